@@ -1,0 +1,20 @@
+/*
+ * libxmppc - embeddable XMPP client library
+ * SPDX-License-Identifier: MIT
+ */
+
+/**
+ * @file xmppc/xmppc.h
+ * @brief Umbrella header: include this one and get the whole public API.
+ * @since 0.1
+ */
+#ifndef XMPPC_XMPPC_H
+#define XMPPC_XMPPC_H
+
+#include <xmppc/common.h>
+#include <xmppc/version.h>
+#include <xmppc/error.h>
+#include <xmppc/log.h>
+#include <xmppc/alloc.h>
+
+#endif /* XMPPC_XMPPC_H */
