@@ -27,17 +27,20 @@ missing_packages() {
     done
 }
 
-# Stops the system's own prosody/ejabberd if installing started them. Asked
-# through their init scripts, so private test servers running as the same
-# users are left alone.
+# Stops the system's own prosody/ejabberd if installing started them anyway.
+# Identified by the Debian service's pid file and default node name, so
+# private test servers are left alone; not through "service ... status",
+# whose ejabberdctl call would leave an epmd listening on 0.0.0.0:4369.
 stop_system_services() {
-    local svc
-    for svc in prosody ejabberd; do
-        if service "$svc" status >/dev/null 2>&1 </dev/null; then
-            say "stopping the system's $svc service (tests use private servers)"
-            service "$svc" stop >/dev/null 2>&1 </dev/null || true
-        fi
-    done
+    if [ -s /run/prosody/prosody.pid ] && kill -0 "$(cat /run/prosody/prosody.pid)" 2>/dev/null; then
+        say "stopping the system's prosody service (tests use private servers)"
+        service prosody stop >/dev/null 2>&1 </dev/null || true
+    fi
+    if pgrep -f -- '-s?name ejabberd@localhost( |$)' >/dev/null 2>&1; then
+        say "stopping the system's ejabberd service (tests use private servers)"
+        service ejabberd stop >/dev/null 2>&1 </dev/null || true
+        pkill -u ejabberd -x epmd 2>/dev/null || true
+    fi
 }
 
 ensure_packages() {

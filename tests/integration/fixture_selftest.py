@@ -79,16 +79,56 @@ if info:
     check(not any(alive(int(p)) for p in info[1:]), "server processes gone after an interrupt")
     check(not server_pids(info[0]), "nothing mentions the directory any more")
 
-with tempfile.TemporaryDirectory() as fake_bin:
-    for name in ("prosody", "ejabberdctl"):
-        p = pathlib.Path(fake_bin) / name
+if SERVER == "prosody":
+    # Through the command line: a server binary that cannot start.
+    # (The ejabberd backend runs the system's ejabberdctl from a fixed PATH.)
+    with tempfile.TemporaryDirectory() as fake_bin:
+        p = pathlib.Path(fake_bin) / "prosody"
         p.write_text("#!/bin/sh\necho 'simulated start failure' >&2\nexit 1\n")
         p.chmod(0o755)
-    env = {**os.environ, "PATH": f"{fake_bin}:{os.environ['PATH']}"}
-    r, info = run_fixture(RECORD + "exit 0", env=env)
-    check(r.returncode == 99, f"a server that cannot start gives exit 99 (got {r.returncode})")
-    check("FIXTURE FAILURE" in r.stderr, "the failure is reported loudly")
-    check(not info, "the test command did not run")
+        env = {**os.environ, "PATH": f"{fake_bin}:{os.environ['PATH']}"}
+        r, info = run_fixture(RECORD + "exit 0", env=env)
+        check(r.returncode == 99, f"a server that cannot start gives exit 99 (got {r.returncode})")
+        check("FIXTURE FAILURE" in r.stderr and "simulated start failure" in r.stderr,
+              "the failure is reported loudly, with the server's output")
+        check(not info, "the test command did not run")
+
+# Through the backend: a client port already taken by someone else is a
+# start failure with a readable reason, and nothing is left running.
+sys.path.insert(0, str(FIXTURE.parent))
+import xmppc_fixture  # noqa: E402
+
+with tempfile.TemporaryDirectory() as tmp:
+    tmp = pathlib.Path(tmp)
+    certs = xmppc_fixture.make_certificates(tmp / "certs", ["localhost"], "wrong.invalid")
+    blocker = xmppc_fixture.socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    busy = blocker.getsockname()[1]
+    c2s_free, tls, http, dist = xmppc_fixture.free_ports(4)
+    workdir = tmp / "server"
+    workdir.mkdir()
+    common = dict(domain="localhost", domain2="xmppc.test", muc_domain="conference.localhost",
+                  ca_pem=certs["ca"], c2s_port=busy, direct_tls_port=tls, log=lambda m: None)
+    if SERVER == "prosody":
+        import prosody_backend as backend
+        server = backend.ProsodyServer(workdir, cert=certs["cert"], key=certs["key"], **common)
+        server.set_accounts(["alice"], "pw")
+    else:
+        import ejabberd_backend as backend
+        server = backend.EjabberdServer(workdir, cert_pem=certs["combined"], http_port=http,
+                                        dist_port=dist, **common)
+    try:
+        server.start()
+        check(False, f"start with client port {busy} taken raises an error")
+    except backend.FixtureError as e:
+        first = str(e).splitlines()[0]
+        check(True, f"start with client port {busy} taken raises: {first}")
+        check(str(busy) in str(e), "the error names the port")
+    finally:
+        server.stop()
+        blocker.close()
+    check(not server_pids(str(workdir)), "nothing of that server is left running")
 
 print(f"fixture self-test ({SERVER}): {len(failures)} failure(s)")
 sys.exit(1 if failures else 0)

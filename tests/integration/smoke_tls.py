@@ -23,7 +23,7 @@ E = os.environ
 HOST, DOMAIN = E["XMPPC_TEST_HOST"], E["XMPPC_TEST_DOMAIN"]
 PORT, TLS_PORT = int(E["XMPPC_TEST_PORT"]), int(E["XMPPC_TEST_TLS_PORT"])
 CA, USERS, PASSWORD = E["XMPPC_TEST_CA"], E["XMPPC_TEST_USERS"].split(), E["XMPPC_TEST_PASSWORD"]
-BADCERT_DOMAIN = E.get("XMPPC_TEST_BADCERT_DOMAIN", "")
+BADCERT_DOMAIN = E["XMPPC_TEST_BADCERT_DOMAIN"]
 SERVER = E["XMPPC_TEST_SERVER"]
 
 NS_STREAM = "http://etherx.jabber.org/streams"
@@ -186,6 +186,11 @@ def main():
             check(jid == f"{user}@{DOMAIN}/smoke", f"resource bound ({jid})")
         s.sock.close()
 
+    domain2 = E["XMPPC_TEST_DOMAIN2"]
+    s, f, result = login_starttls(USERS[-1], PASSWORD, domain=domain2)
+    check(result == "success", f"{USERS[-1]}@{domain2} logs in over STARTTLS (second domain)")
+    s.sock.close()
+
     s, f, result = login_starttls(USERS[0], PASSWORD + "-wrong")
     check(result == "not-authorized", f"a wrong password is refused ({result})")
     s.sock.close()
@@ -201,14 +206,10 @@ def main():
     expect_cert_failure(
         lambda: tls_context(cafile=None).wrap_socket(connect(TLS_PORT), server_hostname=DOMAIN),
         "direct TLS verified against the system trust store (unknown CA)")
-    if BADCERT_DOMAIN:
-        expect_cert_failure(lambda: login_starttls(USERS[0], PASSWORD, domain=BADCERT_DOMAIN),
-                            f"STARTTLS to {BADCERT_DOMAIN}, served with a wrong-name certificate")
-        expect_cert_failure(lambda: login_direct_tls(USERS[0], PASSWORD, domain=BADCERT_DOMAIN),
-                            f"direct TLS to {BADCERT_DOMAIN}, served with a wrong-name certificate")
-    else:
-        print(f"     note: {SERVER} fixture serves no wrong-name host; "
-              "the wrong-name certificate is checked by name mismatch above")
+    expect_cert_failure(lambda: login_starttls(USERS[0], PASSWORD, domain=BADCERT_DOMAIN),
+                        f"STARTTLS to {BADCERT_DOMAIN}, served with a wrong-name certificate")
+    expect_cert_failure(lambda: login_direct_tls(USERS[0], PASSWORD, domain=BADCERT_DOMAIN),
+                        f"direct TLS to {BADCERT_DOMAIN}, served with a wrong-name certificate")
 
     print(f"{SERVER} smoke: {len(failures)} failure(s)")
     return 1 if failures else 0
