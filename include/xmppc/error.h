@@ -71,7 +71,7 @@ typedef struct xmppc_error {
                               "item-not-found", or NULL */
     const char *type;      /**< XMPP error type ("cancel", "auth", "modify",
                               "wait", "continue"), or NULL */
-    const char *text;      /**< the peer's <text/>, or NULL */
+    const char *text;      /**< the peer's text element, or NULL */
     xmppc_stanza *stanza;  /**< the offending stanza (borrowed), or NULL */
 } xmppc_error;
 
