@@ -8,7 +8,7 @@ XMPPC_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # one is here is in the README ("Dependencies").
 XMPPC_PACKAGES=(
     build-essential g++ pkg-config meson ninja-build python3
-    libxml2-dev libgnutls28-dev libgsasl-dev libc-ares-dev
+    libxml2-dev libgnutls28-dev libgsasl-dev libc-ares-dev libidn-dev
     gnutls-bin prosody lua-unbound ejabberd python3-slixmpp
     clang-format valgrind iproute2 procps
 )
