@@ -16,5 +16,7 @@
 #include <xmppc/error.h>
 #include <xmppc/log.h>
 #include <xmppc/alloc.h>
+#include <xmppc/stanza.h>
+#include <xmppc/jid.h>
 
 #endif /* XMPPC_XMPPC_H */
