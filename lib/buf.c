@@ -21,6 +21,7 @@ int xmppc__buf_reserve(xmppc__buf *b, size_t extra)
     char *p = xmppc__realloc(b->data, cap);
     if (!p)
         return XMPPC_ENOMEM;
+    p[b->len] = '\0'; /* terminated even before the first append */
     b->data = p;
     b->cap = cap;
     return 0;
