@@ -148,15 +148,22 @@ static void on_structured_error(void *userdata, xmlErrorPtr error)
     snprintf(msg, sizeof msg, "%s",
              error->message ? error->message : "malformed XML");
     msg[strcspn(msg, "\n")] = '\0';
-    if (error->level == XML_ERR_WARNING || error->level == XML_ERR_ERROR) {
-        /* Warnings libxml2 lets pass but XMPP does not. */
+    if (error->level == XML_ERR_WARNING) {
+        /* Warnings libxml2 lets pass but XMPP does not; others (such as a
+         * relative namespace URI) are harmless. */
         if (error->code == XML_WAR_UNKNOWN_VERSION)
             fail(p, XMPPC_EPARSE, "not-well-formed",
                  "XML version other than 1.0");
-        else if (error->code == XML_NS_ERR_UNDEFINED_NAMESPACE)
-            fail(p, XMPPC_EPARSE, "bad-namespace-prefix", "%s", msg);
         return;
     }
+    /* Namespace URIs that are not valid URI syntax: servers forward them
+     * (expat does not check), so refusing them would let any sender break
+     * our stream. */
+    if (error->code == XML_WAR_NS_URI || error->code == XML_WAR_NS_URI_RELATIVE)
+        return;
+    /* Other errors libxml2 recovers from (namespace errors: unbound or
+     * empty prefixes, malformed QNames, duplicate attributes through two
+     * prefixes, misuse of the xml and xmlns namespaces) are fatal here. */
     fail(p, XMPPC_EPARSE, condition_for(error->code), "%s (line %d)", msg,
          error->line);
 }
@@ -304,7 +311,8 @@ static void open_stream(xmppc__parser *p, const xmlChar *localname,
                                    values[2], values[3],
                                    values[4], (const char *)content_ns};
     p->depth = 1;
-    p->boundary = offset_now(p);
+    /* startElementNs runs before libxml2 consumes the header's '>'. */
+    p->boundary = offset_now(p) + 1;
     if (p->cb.stream_open && p->cb.stream_open(p->userdata, &header) != 0)
         stop_by_callback(p);
 out:

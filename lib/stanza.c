@@ -163,7 +163,9 @@ static int check_name(const char *what, const char *name)
     return 0;
 }
 
-static int check_ns(const char *ns)
+/* Checks a namespace URI; the xml namespace may qualify attributes
+ * (xml:lang) but never elements, the xmlns namespace neither. */
+static int check_ns(const char *ns, bool for_element)
 {
     int rc = check_text("namespace", ns);
     if (rc < 0)
@@ -173,6 +175,10 @@ static int check_ns(const char *ns)
     if (strcmp(ns, "http://www.w3.org/2000/xmlns/") == 0)
         return xmppc__error(XMPPC_EINVAL,
                             "the xmlns namespace cannot be used directly");
+    if (for_element && strcmp(ns, XMPPC_NS_XML) == 0)
+        return xmppc__error(XMPPC_EINVAL,
+                            "the xml namespace cannot be an element's "
+                            "namespace");
     return 0;
 }
 
@@ -183,7 +189,7 @@ XMPPC_API int xmppc_stanza_new(xmppc_stanza **out, const char *name,
     if (!out)
         return xmppc__error(XMPPC_EINVAL, "xmppc_stanza_new: out is NULL");
     if ((rc = check_name("element name", name)) < 0 ||
-        (ns && (rc = check_ns(ns)) < 0))
+        (ns && (rc = check_ns(ns, true)) < 0))
         return rc;
     xmppc_stanza *el =
         xmppc__element_new(name, strlen(name), ns, ns ? strlen(ns) : 0);
@@ -452,7 +458,7 @@ XMPPC_API int xmppc_stanza_set_attr_ns(xmppc_stanza *stanza, const char *ns,
     if (ns && !*ns)
         ns = NULL;
     if ((rc = check_name("attribute name", name)) < 0 ||
-        (ns && (rc = check_ns(ns)) < 0))
+        (ns && (rc = check_ns(ns, false)) < 0))
         return rc;
     if (!ns && strcmp(name, "xmlns") == 0)
         return xmppc__error(XMPPC_EINVAL,
@@ -742,10 +748,11 @@ XMPPC_API const char *xmppc_stanza_get_child_text(const xmppc_stanza *stanza,
 
 /* ---- copy and equality --------------------------------------------------- */
 
+/* @p depth is the element level: 1 for the root; text is not a level. */
 static int copy_node(xmppc_stanza **out, const xmppc_stanza *src,
                      const char *ns_override, unsigned depth)
 {
-    if (depth > XMPPC_STANZA_MAX_DEPTH)
+    if (src->kind == NODE_ELEMENT && depth > XMPPC_STANZA_MAX_DEPTH)
         return xmppc__error(XMPPC_ELIMIT, "stanza nested deeper than %d levels",
                             XMPPC_STANZA_MAX_DEPTH);
     if (src->kind == NODE_TEXT) {
@@ -785,7 +792,7 @@ XMPPC_API int xmppc_stanza_copy(xmppc_stanza **out, const xmppc_stanza *src)
     /* The copy is detached: write the inherited namespace in. */
     return copy_node(
         out, src, src->kind == NODE_ELEMENT ? xmppc_stanza_get_ns(src) : NULL,
-        0);
+        1);
 }
 
 /* Compares the text runs starting at children a[*i] and b[*j] as if each
@@ -816,7 +823,8 @@ static bool text_runs_equal(const xmppc_stanza *a, size_t *i,
 static bool nodes_equal(const xmppc_stanza *a, const char *ns_a,
                         const xmppc_stanza *b, const char *ns_b, unsigned depth)
 {
-    if (depth > XMPPC_STANZA_MAX_DEPTH || a->kind != b->kind)
+    if (a->kind != b->kind ||
+        (a->kind == NODE_ELEMENT && depth > XMPPC_STANZA_MAX_DEPTH))
         return false;
     if (a->kind == NODE_TEXT)
         return a->u.tx.len == b->u.tx.len &&
@@ -853,7 +861,7 @@ XMPPC_API int xmppc_stanza_equal(const xmppc_stanza *a, const xmppc_stanza *b)
 {
     if (!a || !b)
         return a == b;
-    return nodes_equal(a, xmppc_stanza_get_ns(a), b, xmppc_stanza_get_ns(b), 0);
+    return nodes_equal(a, xmppc_stanza_get_ns(a), b, xmppc_stanza_get_ns(b), 1);
 }
 
 /* ---- serialization ------------------------------------------------------- */
@@ -968,7 +976,7 @@ static int serialize_node(xmppc__buf *buf, const xmppc_stanza *node,
                           const char *ns, const char *context_ns,
                           unsigned depth)
 {
-    if (depth > XMPPC_STANZA_MAX_DEPTH)
+    if (node->kind == NODE_ELEMENT && depth > XMPPC_STANZA_MAX_DEPTH)
         return xmppc__error(XMPPC_ELIMIT, "stanza nested deeper than %d levels",
                             XMPPC_STANZA_MAX_DEPTH);
     if (node->kind == NODE_TEXT)
@@ -1007,7 +1015,7 @@ int xmppc__stanza_serialize(xmppc__buf *buf, const xmppc_stanza *stanza,
 {
     size_t mark = buf->len;
     int rc =
-        serialize_node(buf, stanza, xmppc_stanza_get_ns(stanza), context_ns, 0);
+        serialize_node(buf, stanza, xmppc_stanza_get_ns(stanza), context_ns, 1);
     if (rc < 0)
         xmppc__buf_truncate(buf, mark);
     return rc;
@@ -1154,6 +1162,8 @@ XMPPC_API int xmppc_message_new(xmppc_stanza **out, const char *type,
                                 const char *to, const char *body)
 {
     xmppc_stanza *msg;
+    if (!out)
+        return xmppc__error(XMPPC_EINVAL, "message: out is NULL");
     int rc = new_stanza(&msg, "message", type, to);
     if (rc == 0 && body && (rc = xmppc_message_set_body(msg, body)) < 0)
         msg = xmppc_stanza_unref(msg);
@@ -1172,6 +1182,8 @@ XMPPC_API int xmppc_iq_new(xmppc_stanza **out, const char *type, const char *to,
                            const char *id)
 {
     xmppc_stanza *iq;
+    if (!out)
+        return xmppc__error(XMPPC_EINVAL, "iq: out is NULL");
     if (!type)
         return xmppc__error(XMPPC_EINVAL, "an iq needs a type");
     int rc = new_stanza(&iq, "iq", type, to);
@@ -1313,6 +1325,8 @@ XMPPC_API int xmppc_stanza_reply_error(xmppc_stanza **out,
 {
     static const char *const types[] = {"auth", "cancel", "continue", "modify",
                                         "wait"};
+    if (!out)
+        return xmppc__error(XMPPC_EINVAL, "error reply: out is NULL");
     bool type_ok = false;
     for (size_t i = 0; type && i < sizeof types / sizeof types[0]; i++)
         type_ok = type_ok || strcmp(type, types[i]) == 0;
