@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
@@ -32,7 +33,11 @@
 #include "utf8.h"
 
 /* Not XML_PARSE_HUGE, ever: libxml2's own size limits stay as a backstop. */
-#define READER_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOENT)
+/* IGNORE_ENC: libxml2 never transcodes (nor prints encoder errors to
+ * stderr); the declared encoding is checked here instead. */
+#define READER_OPTIONS                                                         \
+    (XML_PARSE_NONET | XML_PARSE_NOENT | XML_PARSE_IGNORE_ENC)
+#define DECL_PEEK 128 /* an XML declaration longer than this is not checked */
 #define MAX_DEPTH_CEILING 200 /* below libxml2's own nesting limit (256) */
 
 enum reader_state { READING, STOPPED, FAILED, CLOSED };
@@ -54,6 +59,12 @@ struct xmppc__parser {
     /* Byte accounting for max_stanza_bytes, in libxml2's input offsets. */
     long long fed;      /* bytes given to libxml2 since the stream began */
     long long boundary; /* where the current stanza began */
+
+    /* The start of the stream, kept until the XML declaration (if any) has
+     * been read and its encoding checked. */
+    char decl[DECL_PEEK];
+    size_t decl_len;
+    bool decl_checked;
 
     /* UTF-8 validation across chunk boundaries. */
     unsigned char utf8_pending[4];
@@ -360,6 +371,13 @@ static void on_start(void *userdata, const xmlChar *localname,
              (const char *)localname);
         return;
     }
+    /* Namespaces in XML: the xml namespace is never a default namespace,
+     * and our serializer declares element namespaces as defaults. */
+    if (xmlStrcmp(uri, BAD_CAST XMPPC_NS_XML) == 0) {
+        fail(p, XMPPC_EPARSE, "invalid-namespace",
+             "<%.40s> is in the xml namespace", (const char *)localname);
+        return;
+    }
     for (int i = 0; i < nb_attributes; i++) {
         const xmlChar **a = attributes + 5 * i;
         if (a[1] && !a[2]) {
@@ -526,6 +544,8 @@ static int start_stream(xmppc__parser *p)
     p->text.len = 0;
     p->fed = p->boundary = 0;
     p->utf8_have = p->utf8_need = 0;
+    p->decl_len = 0;
+    p->decl_checked = false;
     p->error_code = 0;
     p->error_condition[0] = p->error_message[0] = '\0';
     return 0;
@@ -679,6 +699,63 @@ static size_t valid_utf8_prefix(xmppc__parser *p, const char *data, size_t len)
     return len;
 }
 
+/* memmem is not POSIX. */
+static const char *find_bytes(const char *hay, size_t n, const char *needle,
+                              size_t m)
+{
+    for (size_t i = 0; i + m <= n; i++)
+        if (memcmp(hay + i, needle, m) == 0)
+            return hay + i;
+    return NULL;
+}
+
+/* Reads the encoding declared in the XML declaration at the start of the
+ * stream; RFC 6120 11.6 allows only UTF-8. Returns false (after failing
+ * the stream) for any other. */
+static bool check_declaration(xmppc__parser *p, const char *data, size_t len)
+{
+    static const char prefix[] = "<?xml";
+    size_t take = len < DECL_PEEK - p->decl_len ? len : DECL_PEEK - p->decl_len;
+    memcpy(p->decl + p->decl_len, data, take);
+    p->decl_len += take;
+    size_t cmp = p->decl_len < 5 ? p->decl_len : 5;
+    if (memcmp(p->decl, prefix, cmp) != 0) {
+        p->decl_checked = true; /* no declaration: UTF-8 by default */
+        return true;
+    }
+    const char *end = find_bytes(p->decl, p->decl_len, "?>", 2);
+    if (!end) {
+        if (p->decl_len == DECL_PEEK)
+            p->decl_checked = true; /* libxml2 judges the rest */
+        return true;
+    }
+    p->decl_checked = true;
+    size_t decl_len = (size_t)(end - p->decl);
+    const char *enc = find_bytes(p->decl, decl_len, "encoding", 8);
+    if (!enc)
+        return true;
+    const char *q = enc + 8, *stop = p->decl + decl_len;
+    while (q < stop && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n'))
+        q++;
+    if (q < stop && *q == '=')
+        q++;
+    while (q < stop && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n'))
+        q++;
+    if (q >= stop || (*q != '\'' && *q != '"'))
+        return true; /* malformed: libxml2 reports it */
+    char quote = *q++;
+    const char *value = q;
+    while (q < stop && *q != quote)
+        q++;
+    size_t n = (size_t)(q - value);
+    if (n == 5 && strncasecmp(value, "UTF-8", 5) == 0)
+        return true;
+    fail(p, XMPPC_EPARSE, "unsupported-encoding",
+         "the stream is declared as %.*s, not UTF-8", (int)(n > 40 ? 40 : n),
+         value);
+    return false;
+}
+
 static void check_libxml2_result(xmppc__parser *p, int rc)
 {
     if (rc == 0 || p->state != READING)
@@ -720,6 +797,8 @@ int xmppc__parser_feed(xmppc__parser *parser, const char *data, size_t len)
                                 ? "the stream failed; reset it first"
                                 : "the reader was stopped; reset it first");
     p->in_feed = true;
+    if (!p->decl_checked && !check_declaration(p, data, len))
+        return finish_feed(p);
     size_t valid = valid_utf8_prefix(p, data, len);
     while (len > 0 && p->state == READING) {
         long long in_stanza = p->fed - p->boundary;

@@ -9,6 +9,8 @@
 #include <stdarg.h>
 #include <stdbool.h>
 
+#include <unistd.h>
+
 #include "../xtest.h"
 #include "parser.h"
 #include "xmppc-private.h"
@@ -929,6 +931,52 @@ static void test_bad_encoding_declaration(void)
               "unsupported-encoding");
 }
 
+/* Found by fuzzing: an element in the xml namespace would re-serialize as a
+ * forbidden default-namespace declaration. */
+static void test_bad_element_in_xml_namespace(void)
+{
+    CHECK_BAD(HDR "<message><xml:foo/></message>", XMPPC_EPARSE,
+              "invalid-namespace");
+}
+
+/* libxml2 prints encoder errors to stderr for some encodings; the library
+ * must never print, so the declaration is refused before libxml2 sees it.
+ * Checked at every split of the declaration. */
+static void test_exotic_encoding_declarations_silent(void)
+{
+    static const char *const encodings[] = {"UTF-32", "ISO-10646-UCS-4",
+                                            "UCS-2", "EBCDIC-US"};
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *capture = tmpfile();
+    dup2(fileno(capture), 2);
+    for (size_t i = 0; i < sizeof encodings / sizeof encodings[0]; i++) {
+        char stream[512];
+        snprintf(stream, sizeof stream,
+                 "<?xml version='1.0' encoding='%s'?>" HDR "<m/>",
+                 encodings[i]);
+        for (size_t split = 1; split < 60; split++) {
+            events ev;
+            xmppc__parser *p = new_reader(&ev);
+            int rc = xmppc__parser_feed(p, stream, split);
+            if (rc == 0)
+                rc = xmppc__parser_feed(p, stream + split,
+                                        strlen(stream) - split);
+            XT_EQ_INT(rc, XMPPC_EPARSE);
+            XT_EQ_STR(xmppc__parser_error_condition(p), "unsupported-encoding");
+            XT_EQ_INT(ev.stanzas, 0);
+            xmppc__parser_free(p);
+            events_free(&ev);
+        }
+    }
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    XT_EQ_INT(ftell(capture), 0);
+    fclose(capture);
+    xmppc_error_clear();
+}
+
 static void test_utf8_encoding_declaration_accepted(void)
 {
     events ev;
@@ -1478,6 +1526,8 @@ XT_MAIN(XT_TEST(test_new_free_and_arguments),
         XT_TEST(test_bad_undefined_entity), XT_TEST(test_bad_unbound_prefix),
         XT_TEST(test_bad_qnames), XT_TEST(test_bad_namespace_declarations),
         XT_TEST(test_bad_encoding_declaration),
+        XT_TEST(test_bad_element_in_xml_namespace),
+        XT_TEST(test_exotic_encoding_declarations_silent),
         XT_TEST(test_utf8_encoding_declaration_accepted),
         XT_TEST(test_bad_xml_version), XT_TEST(test_bad_utf8),
         XT_TEST(test_bad_characters), XT_TEST(test_bad_nul_byte),
