@@ -154,3 +154,13 @@ char *xmppc__strdup(const char *s)
 {
     return xmppc__strndup(s, SIZE_MAX);
 }
+
+void xmppc__free_secret(char *secret)
+{
+    if (!secret)
+        return;
+    /* volatile: the compiler may not drop stores to memory about to die. */
+    for (volatile char *p = secret; *p; p++)
+        *p = 0;
+    xmppc_free(secret);
+}

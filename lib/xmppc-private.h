@@ -24,6 +24,8 @@ char *xmppc__strdup(const char *s);
 char *xmppc__strndup(const char *s, size_t max_len);
 void *xmppc__memdup(const void *p, size_t len);
 #define xmppc__free xmppc_free
+/* Wipes a NUL-terminated secret (password, SASL payload) before freeing. */
+void xmppc__free_secret(char *secret);
 
 /* ---- error.c ------------------------------------------------------------ */
 

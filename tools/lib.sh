@@ -9,7 +9,7 @@ XMPPC_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 XMPPC_PACKAGES=(
     build-essential g++ pkg-config meson ninja-build python3
     libxml2-dev libgnutls28-dev libgsasl-dev libc-ares-dev libidn-dev
-    gnutls-bin prosody lua-unbound ejabberd python3-slixmpp
+    gnutls-bin prosody lua-unbound ejabberd python3-slixmpp dnsmasq-base
     clang-format valgrind iproute2 procps
 )
 

@@ -17,6 +17,11 @@
 #include <xmppc/log.h>
 #include <xmppc/alloc.h>
 #include <xmppc/stanza.h>
+#include <xmppc/handler.h>
+#include <xmppc/conn.h>
+#include <xmppc/io.h>
+#include <xmppc/loop.h>
+#include <xmppc/chat.h>
 #include <xmppc/jid.h>
 
 #endif /* XMPPC_XMPPC_H */

@@ -1,0 +1,236 @@
+/*
+ * libxmppc - embeddable XMPP client library
+ * SPDX-License-Identifier: MIT
+ *
+ * Connection tests against the private server started by
+ * tests/fixtures/xmppc_fixture.py (Prosody or ejabberd), through the public
+ * API only: logins over STARTTLS and direct TLS, failures with the right
+ * status (wrong password, wrong certificate name, closed port), a message
+ * round trip between two accounts, an iq to the server, graceful
+ * disconnects. Runs only under the fixture: without XMPPC_TEST_* it fails.
+ */
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../xtest.h"
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        printf("Bail out! %s is not set: run under tests/fixtures/"
+               "xmppc_fixture.py\n",
+               name);
+        exit(1);
+    }
+    return v;
+}
+
+static char user_jid[3][256];
+
+static const char *user(int i)
+{
+    char users[512];
+    snprintf(users, sizeof users, "%s", env("XMPPC_TEST_USERS"));
+    char *save = NULL, *name = strtok_r(users, " ", &save);
+    for (int k = 0; k < i && name; k++)
+        name = strtok_r(NULL, " ", &save);
+    snprintf(user_jid[i], sizeof user_jid[i], "%s@%s", name ? name : "nobody",
+             env("XMPPC_TEST_DOMAIN"));
+    return user_jid[i];
+}
+
+static void print_log(xmppc_conn *conn, xmppc_log_level level, const char *area,
+                      const char *message, void *userdata)
+{
+    (void)conn;
+    (void)userdata;
+    printf("# [%s %s] %s\n", xmppc_log_level_name(level), area, message);
+}
+
+/* A connection to the fixture: STARTTLS port unless direct. */
+static xmppc_conn *new_conn(const char *jid, const char *password, bool direct)
+{
+    xmppc_conn *c = NULL;
+    XT_EQ_INT(xmppc_conn_new(&c, jid, password), 0);
+    unsigned port =
+        (unsigned)atoi(env(direct ? "XMPPC_TEST_TLS_PORT" : "XMPPC_TEST_PORT"));
+    XT_EQ_INT(xmppc_conn_set_server(c, env("XMPPC_TEST_HOST"), port), 0);
+    XT_EQ_INT(xmppc_conn_set_direct_tls(c, direct), 0);
+    XT_EQ_INT(xmppc_conn_set_ca_file(c, env("XMPPC_TEST_CA")), 0);
+    XT_EQ_INT(xmppc_conn_set_connect_timeout(c, 10000), 0);
+    if (getenv("XMPPC_TEST_TRACE"))
+        xmppc_conn_set_log_cb(c, print_log, NULL, XMPPC_LOG_TRACE);
+    return c;
+}
+
+static void login_and_out(bool direct)
+{
+    xmppc_conn *c = new_conn(user(0), env("XMPPC_TEST_PASSWORD"), direct);
+    int rc = xmppc_conn_connect_sync(c, 10000);
+    if (rc < 0)
+        printf("# connect: %s\n", xmppc_error_last()->message);
+    XT_EQ_INT(rc, 0);
+    XT_EQ_INT(xmppc_conn_get_state(c), XMPPC_STATE_READY);
+    const char *bound = xmppc_conn_get_bound_jid(c);
+    XT_CHECK(bound && strncmp(bound, user(0), strlen(user(0))) == 0 &&
+             bound[strlen(user(0))] == '/');
+    XT_EQ_INT(xmppc_conn_disconnect_sync(c, 5000), 0);
+    XT_EQ_INT(xmppc_conn_get_state(c), XMPPC_STATE_DISCONNECTED);
+    XT_CHECK(xmppc_conn_get_error(c) == NULL);
+    xmppc_conn_unref(c);
+}
+
+static void test_login_starttls(void)
+{
+    login_and_out(false);
+}
+
+static void test_login_direct_tls(void)
+{
+    login_and_out(true);
+}
+
+static void test_wrong_password_is_eauth(void)
+{
+    xmppc_conn *c = new_conn(user(0), "not-the-password", false);
+    XT_EQ_INT(xmppc_conn_connect_sync(c, 10000), XMPPC_EAUTH);
+    XT_EQ_STR(xmppc_error_last()->condition, "not-authorized");
+    XT_CHECK(xmppc_conn_get_error(c) &&
+             xmppc_conn_get_error(c)->code == XMPPC_EAUTH);
+    xmppc_conn_unref(c);
+    xmppc_error_clear();
+}
+
+static void test_wrong_certificate_name_is_ecert(void)
+{
+    char jid[256];
+    snprintf(jid, sizeof jid, "alice@%s", env("XMPPC_TEST_BADCERT_DOMAIN"));
+    xmppc_conn *c = new_conn(jid, "whatever", false);
+    XT_EQ_INT(xmppc_conn_connect_sync(c, 10000), XMPPC_ECERT);
+    printf("# %s\n", xmppc_error_last()->message);
+    XT_CHECK(strstr(xmppc_error_last()->message,
+                    env("XMPPC_TEST_BADCERT_DOMAIN")) != NULL);
+    xmppc_conn_unref(c);
+    xmppc_error_clear();
+}
+
+static void test_closed_port_is_econnect(void)
+{
+    /* A port that was free a moment ago: nothing listens there. */
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    bind(s, (struct sockaddr *)&a, sizeof a);
+    getsockname(s, (struct sockaddr *)&a, &len);
+    close(s);
+    xmppc_conn *c = NULL;
+    XT_EQ_INT(xmppc_conn_new(&c, user(0), "x"), 0);
+    XT_EQ_INT(xmppc_conn_set_server(c, "127.0.0.1", ntohs(a.sin_port)), 0);
+    XT_EQ_INT(xmppc_conn_connect_sync(c, 5000), XMPPC_ECONNECT);
+    printf("# %s\n", xmppc_error_last()->message);
+    xmppc_conn_unref(c);
+    xmppc_error_clear();
+}
+
+struct inbox {
+    int count;
+    char body[256];
+    char from[256];
+};
+
+static int on_message(xmppc_conn *conn, xmppc_stanza *stanza, void *userdata)
+{
+    struct inbox *in = userdata;
+    (void)conn;
+    const char *body = xmppc_message_get_body(stanza);
+    if (!body)
+        return XMPPC_CONTINUE;
+    in->count++;
+    snprintf(in->body, sizeof in->body, "%s", body);
+    snprintf(in->from, sizeof in->from, "%s",
+             xmppc_stanza_get_from(stanza) ? xmppc_stanza_get_from(stanza)
+                                           : "");
+    return XMPPC_HANDLED;
+}
+
+static void test_message_round_trip(void)
+{
+    xmppc_conn *a = new_conn(user(0), env("XMPPC_TEST_PASSWORD"), false);
+    xmppc_conn *b = new_conn(user(1), env("XMPPC_TEST_PASSWORD"), true);
+    struct inbox in = {0};
+    XT_EQ_INT(xmppc_conn_add_handler(b, NULL, "message", NULL, NULL, on_message,
+                                     &in, NULL),
+              0);
+    XT_EQ_INT(xmppc_conn_connect_sync(a, 10000), 0);
+    XT_EQ_INT(xmppc_conn_connect_sync(b, 10000), 0);
+    /* Available presence so the server routes to b's resource. */
+    xmppc_stanza *pres = NULL;
+    XT_EQ_INT(xmppc_presence_new(&pres, NULL, NULL), 0);
+    XT_EQ_INT(xmppc_conn_send(b, pres), 0);
+    xmppc_stanza_unref(pres);
+    XT_EQ_INT(xmppc_conn_flush_sync(b, 1, 5000), 0);
+
+    XT_EQ_INT(
+        xmppc_chat_send_text(a, xmppc_conn_get_bound_jid(b), "héllo <b> & 'c'"),
+        0);
+    XT_EQ_INT(xmppc_conn_flush_sync(a, 1, 5000), 0);
+    /* Drive b until the message arrives (its own loop, bounded). */
+    for (int i = 0; i < 50 && in.count == 0; i++) {
+        xmppc_stanza *ping = NULL, *reply = NULL;
+        XT_EQ_INT(xmppc_iq_new(&ping, "get", env("XMPPC_TEST_DOMAIN"), NULL),
+                  0);
+        xmppc_stanza_add_text_child(ping, "ping", "urn:xmpp:ping", NULL);
+        xmppc_conn_send_iq_sync(b, ping, 2000, &reply);
+        xmppc_stanza_unref(reply);
+        xmppc_stanza_unref(ping);
+    }
+    XT_EQ_INT(in.count, 1);
+    XT_EQ_STR(in.body, "héllo <b> & 'c'");
+    XT_CHECK(strncmp(in.from, user(0), strlen(user(0))) == 0);
+    XT_EQ_INT(xmppc_conn_disconnect_sync(a, 5000), 0);
+    XT_EQ_INT(xmppc_conn_disconnect_sync(b, 5000), 0);
+    xmppc_conn_unref(a);
+    xmppc_conn_unref(b);
+}
+
+static void test_iq_to_server(void)
+{
+    xmppc_conn *c = new_conn(user(2), env("XMPPC_TEST_PASSWORD"), false);
+    XT_EQ_INT(xmppc_conn_connect_sync(c, 10000), 0);
+    xmppc_stanza *iq = NULL, *reply = NULL;
+    XT_EQ_INT(xmppc_iq_new(&iq, "get", env("XMPPC_TEST_DOMAIN"), NULL), 0);
+    XT_EQ_INT(
+        xmppc_stanza_add_text_child(iq, "query", "jabber:iq:version", NULL), 0);
+    XT_EQ_INT(xmppc_conn_send_iq_sync(c, iq, 5000, &reply), 0);
+    const char *name = xmppc_stanza_get_child_text(
+        xmppc_stanza_get_child(reply, "query", "jabber:iq:version"), "name",
+        NULL);
+    printf("# server software: %s\n", name ? name : "(none)");
+    XT_CHECK(name != NULL);
+    xmppc_stanza_unref(reply);
+    xmppc_stanza_unref(iq);
+    /* An error reply comes back as XMPPC_ESTANZA with its condition. */
+    XT_EQ_INT(xmppc_iq_new(&iq, "get", env("XMPPC_TEST_DOMAIN"), NULL), 0);
+    XT_EQ_INT(
+        xmppc_stanza_add_text_child(iq, "nonsense", "urn:xmppc:none", NULL), 0);
+    XT_EQ_INT(xmppc_conn_send_iq_sync(c, iq, 5000, &reply), XMPPC_ESTANZA);
+    XT_CHECK(xmppc_error_last()->condition != NULL);
+    printf("# unknown payload: %s\n", xmppc_error_last()->message);
+    xmppc_stanza_unref(iq);
+    XT_EQ_INT(xmppc_conn_disconnect_sync(c, 5000), 0);
+    xmppc_conn_unref(c);
+    xmppc_error_clear();
+}
+
+XT_MAIN(XT_TEST(test_login_starttls), XT_TEST(test_login_direct_tls),
+        XT_TEST(test_wrong_password_is_eauth),
+        XT_TEST(test_wrong_certificate_name_is_ecert),
+        XT_TEST(test_closed_port_is_econnect), XT_TEST(test_message_round_trip),
+        XT_TEST(test_iq_to_server))
