@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../xtest.h"
+#include "conn-private.h"
 
 static const char *env(const char *name)
 {
@@ -229,8 +230,137 @@ static void test_iq_to_server(void)
     xmppc_error_clear();
 }
 
-XT_MAIN(XT_TEST(test_login_starttls), XT_TEST(test_login_direct_tls),
+/* Collects log messages so a test can check what was negotiated. */
+struct captured {
+    char text[16384];
+    size_t len;
+};
+
+static void capture_log(xmppc_conn *conn, xmppc_log_level level,
+                        const char *area, const char *message, void *userdata)
+{
+    struct captured *cap = userdata;
+    (void)conn;
+    (void)level;
+    int n = snprintf(cap->text + cap->len, sizeof cap->text - cap->len,
+                     "[%s] %s\n", area, message);
+    if (n > 0 && cap->len + (size_t)n < sizeof cap->text)
+        cap->len += (size_t)n;
+}
+
+/* The mechanism each server negotiates with us, over TLS 1.3. */
+static void test_sasl_mechanism_over_tls13(void)
+{
+    struct captured cap = {0};
+    xmppc_conn *c = new_conn(user(0), env("XMPPC_TEST_PASSWORD"), false);
+    xmppc_conn_set_log_cb(c, capture_log, &cap, XMPPC_LOG_DEBUG);
+    XT_EQ_INT(xmppc_conn_connect_sync(c, 10000), 0);
+    /* ejabberd offers SCRAM-SHA-256 (and -PLUS, unusable on TLS 1.3
+     * without XEP-0440); Prosody 0.12 offers SCRAM-SHA-1. */
+    bool ejabberd = strcmp(env("XMPPC_TEST_SERVER"), "ejabberd") == 0;
+    const char *want = ejabberd ? "with SCRAM-SHA-256\n" : "with SCRAM-SHA-1\n";
+    XT_CHECK(strstr(cap.text, want) != NULL);
+    XT_CHECK(strstr(cap.text, "TLS1.3") != NULL);
+    if (!strstr(cap.text, want))
+        printf("# log:\n%s", cap.text);
+    XT_EQ_INT(xmppc_conn_disconnect_sync(c, 5000), 0);
+    xmppc_conn_unref(c);
+}
+
+/* TLS 1.2: both servers offer -PLUS with tls-unique, which we use. */
+static void test_channel_binding_over_tls12(void)
+{
+    struct captured cap = {0};
+    xmppc_conn *c = new_conn(user(1), env("XMPPC_TEST_PASSWORD"), false);
+    xmppc__conn_set_max_tls12(c, true);
+    xmppc_conn_set_log_cb(c, capture_log, &cap, XMPPC_LOG_DEBUG);
+    int rc = xmppc_conn_connect_sync(c, 10000);
+    if (rc < 0)
+        printf("# %s\n", xmppc_error_last()->message);
+    XT_EQ_INT(rc, 0);
+    XT_CHECK(strstr(cap.text, "TLS1.2") != NULL);
+    XT_CHECK(strstr(cap.text, "-PLUS over tls-unique") != NULL);
+    if (!strstr(cap.text, "-PLUS over tls-unique"))
+        printf("# log:\n%s", cap.text);
+    XT_EQ_INT(xmppc_conn_disconnect_sync(c, 5000), 0);
+    xmppc_conn_unref(c);
+}
+
+/* ---- through DNS (run as `test-conn srv` under srv_login.py) ------------- */
+
+static void srv_login(bool direct, const char *expect)
+{
+    char jid[600];
+    struct captured cap = {0};
+    char users[256];
+    snprintf(users, sizeof users, "%s", env("XMPPC_TEST_USERS"));
+    users[strcspn(users, " ")] = '\0';
+    snprintf(jid, sizeof jid, "%s@%s", users, env("XMPPC_TEST_DOMAIN2"));
+    xmppc_conn *c = NULL;
+    XT_EQ_INT(xmppc_conn_new(&c, jid, env("XMPPC_TEST_PASSWORD")), 0);
+    XT_EQ_INT(xmppc_conn_set_dns_servers(c, env("XMPPC_TEST_DNS_SERVER")), 0);
+    XT_EQ_INT(xmppc_conn_set_ca_file(c, env("XMPPC_TEST_CA")), 0);
+    XT_EQ_INT(xmppc_conn_set_direct_tls(c, direct), 0);
+    xmppc_conn_set_log_cb(c, capture_log, &cap, XMPPC_LOG_DEBUG);
+    int rc = xmppc_conn_connect_sync(c, 15000);
+    if (rc < 0)
+        printf("# %s\n", xmppc_error_last()->message);
+    XT_EQ_INT(rc, 0);
+    XT_CHECK(strstr(cap.text, expect) != NULL);
+    if (!strstr(cap.text, expect))
+        printf("# log:\n%s", cap.text);
+    XT_EQ_INT(xmppc_conn_disconnect_sync(c, 5000), 0);
+    xmppc_conn_unref(c);
+}
+
+static void test_srv_prefers_direct_tls(void)
+{
+    char expect[64];
+    snprintf(expect, sizeof expect, "connected to 127.0.0.1:%s (direct TLS)",
+             env("XMPPC_TEST_TLS_PORT"));
+    srv_login(true, expect);
+}
+
+/* Without direct TLS only _xmpp-client is used; its target's ::1 refuses
+ * and 127.0.0.1 answers. */
+static void test_srv_starttls_falls_back_to_ipv4(void)
+{
+    char expect[64];
+    snprintf(expect, sizeof expect, "connected to 127.0.0.1:%s\n",
+             env("XMPPC_TEST_PORT"));
+    srv_login(false, expect);
+}
+
+static void test_srv_not_offered_is_edns(void)
+{
+    xmppc_conn *c = NULL;
+    XT_EQ_INT(xmppc_conn_new(&c, "someone@nothere.test", "x"), 0);
+    XT_EQ_INT(xmppc_conn_set_dns_servers(c, env("XMPPC_TEST_DNS_SERVER")), 0);
+    XT_EQ_INT(xmppc_conn_set_direct_tls(c, 1), 0);
+    XT_EQ_INT(xmppc_conn_connect_sync(c, 15000), XMPPC_EDNS);
+    printf("# %s\n", xmppc_error_last()->message);
+    xmppc_conn_unref(c);
+    xmppc_error_clear();
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "srv") == 0) {
+        static const xt_test srv_tests[] = {
+            XT_TEST(test_srv_prefers_direct_tls),
+            XT_TEST(test_srv_starttls_falls_back_to_ipv4),
+            XT_TEST(test_srv_not_offered_is_edns)};
+        return xt_run(srv_tests, sizeof srv_tests / sizeof srv_tests[0]);
+    }
+    static const xt_test tests[] = {
+        XT_TEST(test_login_starttls),
+        XT_TEST(test_login_direct_tls),
         XT_TEST(test_wrong_password_is_eauth),
         XT_TEST(test_wrong_certificate_name_is_ecert),
-        XT_TEST(test_closed_port_is_econnect), XT_TEST(test_message_round_trip),
-        XT_TEST(test_iq_to_server))
+        XT_TEST(test_closed_port_is_econnect),
+        XT_TEST(test_message_round_trip),
+        XT_TEST(test_iq_to_server),
+        XT_TEST(test_sasl_mechanism_over_tls13),
+        XT_TEST(test_channel_binding_over_tls12)};
+    return xt_run(tests, sizeof tests / sizeof tests[0]);
+}
