@@ -12,6 +12,8 @@
 #include <arpa/inet.h>
 #include <stdbool.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -286,6 +288,49 @@ static void test_channel_binding_over_tls12(void)
     xmppc_conn_unref(c);
 }
 
+/* xmppc_conn_post(): the one call allowed from another thread. The posted
+ * function runs on the thread that drives the connection. */
+struct post_check {
+    xmppc_conn *conn;
+    pthread_t loop_thread;
+    int ran_on_loop_thread;
+    int runs;
+};
+
+static void posted(xmppc_conn *conn, void *userdata)
+{
+    struct post_check *pc = userdata;
+    pc->runs++;
+    pc->ran_on_loop_thread = pthread_equal(pthread_self(), pc->loop_thread);
+    xmppc_conn_stop(conn);
+}
+
+static void *poster(void *arg)
+{
+    struct post_check *pc = arg;
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    nanosleep(&pause, NULL); /* let the loop go to sleep in epoll_wait */
+    xmppc_conn_post(pc->conn, posted, pc);
+    return NULL;
+}
+
+static void test_post_from_another_thread(void)
+{
+    xmppc_conn *c = new_conn(user(2), env("XMPPC_TEST_PASSWORD"), false);
+    XT_EQ_INT(xmppc_conn_connect_sync(c, 10000), 0);
+    struct post_check pc = {c, pthread_self(), 0, 0};
+    pthread_t t;
+    XT_EQ_INT(pthread_create(&t, NULL, poster, &pc), 0);
+    /* Returns only when the posted function stops it. */
+    XT_EQ_INT(xmppc_conn_run(c), 0);
+    pthread_join(t, NULL);
+    XT_EQ_INT(pc.runs, 1);
+    XT_CHECK(pc.ran_on_loop_thread);
+    XT_EQ_INT(xmppc_conn_get_state(c), XMPPC_STATE_READY);
+    XT_EQ_INT(xmppc_conn_disconnect_sync(c, 5000), 0);
+    xmppc_conn_unref(c);
+}
+
 /* ---- through DNS (run as `test-conn srv` under srv_login.py) ------------- */
 
 static void srv_login(bool direct, const char *expect)
@@ -361,6 +406,7 @@ int main(int argc, char **argv)
         XT_TEST(test_message_round_trip),
         XT_TEST(test_iq_to_server),
         XT_TEST(test_sasl_mechanism_over_tls13),
-        XT_TEST(test_channel_binding_over_tls12)};
+        XT_TEST(test_channel_binding_over_tls12),
+        XT_TEST(test_post_from_another_thread)};
     return xt_run(tests, sizeof tests / sizeof tests[0]);
 }
