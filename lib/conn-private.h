@@ -149,6 +149,10 @@ int xmppc__net_connect_result(int fd);
 /* >0 bytes, 0 end of stream, XMPPC_EAGAIN, XMPPC_EIO (message set). */
 long xmppc__net_read(int fd, void *buf, size_t len);
 long xmppc__net_write(int fd, const void *buf, size_t len);
+/* Successful socket write calls since the process started, all
+ * connections together: lets bench/roundtrip count writes per burst (P6)
+ * without strace. Relaxed atomic; read it with atomic_load. */
+extern _Atomic unsigned long xmppc__net_write_calls;
 void xmppc__net_close(int fd);
 /* Parses an IP literal ("127.0.0.1", "::1", "[::1]"); 0 or XMPPC_EINVAL. */
 int xmppc__net_parse_ip(const char *host, unsigned int port,

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -63,13 +64,18 @@ long xmppc__net_read(int fd, void *buf, size_t len)
     }
 }
 
+_Atomic unsigned long xmppc__net_write_calls;
+
 long xmppc__net_write(int fd, const void *buf, size_t len)
 {
     for (;;) {
         /* MSG_NOSIGNAL: a closed peer is an error code, not a SIGPIPE. */
         ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-        if (n >= 0)
+        if (n >= 0) {
+            atomic_fetch_add_explicit(&xmppc__net_write_calls, 1,
+                                      memory_order_relaxed);
             return (long)n;
+        }
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK)
