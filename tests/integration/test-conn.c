@@ -331,6 +331,69 @@ static void test_post_from_another_thread(void)
     xmppc_conn_unref(c);
 }
 
+/* Two connections on one built-in loop: both connect through the state
+ * machine (no blocking helper), then exchange a message each way. */
+struct pair {
+    xmppc_loop *loop;
+    xmppc_conn *a, *b;
+    int ready;
+    struct inbox in_a, in_b;
+};
+
+static void pair_state(xmppc_conn *conn, xmppc_conn_state state,
+                       const xmppc_error *err, void *userdata)
+{
+    struct pair *p = userdata;
+    if (state == XMPPC_STATE_READY) {
+        xmppc_stanza *pres = NULL;
+        xmppc_presence_new(&pres, NULL, NULL);
+        xmppc_conn_send(conn, pres);
+        xmppc_stanza_unref(pres);
+        p->ready++;
+    } else if (state == XMPPC_STATE_DISCONNECTED && err) {
+        printf("# %s\n", err->message);
+        xmppc_loop_stop(p->loop);
+    }
+}
+
+static void test_two_connections_one_loop(void)
+{
+    struct pair p = {0};
+    XT_EQ_INT(xmppc_loop_new(&p.loop), 0);
+    p.a = new_conn(user(0), env("XMPPC_TEST_PASSWORD"), true);
+    p.b = new_conn(user(1), env("XMPPC_TEST_PASSWORD"), false);
+    xmppc_conn *both[2] = {p.a, p.b};
+    struct inbox *boxes[2] = {&p.in_a, &p.in_b};
+    for (int i = 0; i < 2; i++) {
+        xmppc_conn_set_state_cb(both[i], pair_state, &p);
+        XT_EQ_INT(xmppc_conn_add_handler(both[i], NULL, "message", "chat", NULL,
+                                         on_message, boxes[i], NULL),
+                  0);
+        XT_EQ_INT(xmppc_loop_add(p.loop, both[i]), 0);
+        XT_EQ_INT(xmppc_conn_connect(both[i]), 0);
+    }
+    for (int i = 0; i < 500 && p.ready < 2; i++)
+        xmppc_loop_run_once(p.loop, 50);
+    XT_EQ_INT(p.ready, 2);
+    XT_EQ_INT(xmppc_chat_send_text(p.a, xmppc_conn_get_bound_jid(p.b), "a->b"),
+              0);
+    XT_EQ_INT(xmppc_chat_send_text(p.b, xmppc_conn_get_bound_jid(p.a), "b->a"),
+              0);
+    for (int i = 0; i < 500 && (p.in_a.count == 0 || p.in_b.count == 0); i++)
+        xmppc_loop_run_once(p.loop, 50);
+    XT_EQ_STR(p.in_b.body, "a->b");
+    XT_EQ_STR(p.in_a.body, "b->a");
+    xmppc_conn_disconnect(p.a);
+    xmppc_conn_disconnect(p.b);
+    /* xmppc_loop_run returns once no connection is active. */
+    XT_EQ_INT(xmppc_loop_run(p.loop), 0);
+    XT_EQ_INT(xmppc_conn_get_state(p.a), XMPPC_STATE_DISCONNECTED);
+    XT_EQ_INT(xmppc_conn_get_state(p.b), XMPPC_STATE_DISCONNECTED);
+    xmppc_loop_free(p.loop);
+    xmppc_conn_unref(p.a);
+    xmppc_conn_unref(p.b);
+}
+
 /* ---- through DNS (run as `test-conn srv` under srv_login.py) ------------- */
 
 static void srv_login(bool direct, const char *expect)
@@ -407,6 +470,7 @@ int main(int argc, char **argv)
         XT_TEST(test_iq_to_server),
         XT_TEST(test_sasl_mechanism_over_tls13),
         XT_TEST(test_channel_binding_over_tls12),
-        XT_TEST(test_post_from_another_thread)};
+        XT_TEST(test_post_from_another_thread),
+        XT_TEST(test_two_connections_one_loop)};
     return xt_run(tests, sizeof tests / sizeof tests[0]);
 }
