@@ -104,25 +104,20 @@ static int out_str(xmppc__stream *s, const char *str)
 
 static int send_stanza(xmppc__stream *s, const xmppc_stanza *stanza)
 {
-    if (xmppc__log_enabled(s->logger, XMPPC_LOG_TRACE)) {
-        size_t mark = s->out.len;
-        int rc = xmppc__stanza_serialize(&s->out, stanza, XMPPC_NS_CLIENT);
-        if (rc == 0) {
-            /* SASL payloads carry secrets: never show them. */
-            const char *name = xmppc_stanza_get_name(stanza);
-            bool secret = strcmp(xmppc_stanza_get_ns(stanza), NS_SASL) == 0 &&
-                          name && strcmp(name, "mechanisms") != 0;
+    size_t mark = s->out.len;
+    int rc = xmppc__stanza_serialize(&s->out, stanza, XMPPC_NS_CLIENT);
+    if (rc == 0 && xmppc__log_enabled(s->logger, XMPPC_LOG_TRACE)) {
+        /* SASL payloads carry secrets: never show them. */
+        const char *name = xmppc_stanza_get_name(stanza);
+        if (strcmp(xmppc_stanza_get_ns(stanza), NS_SASL) == 0)
+            xmppc__log(s->logger, XMPPC_LOG_TRACE, "xml",
+                       "SEND <%s xmlns='%s'>[redacted]</%s>", name, NS_SASL,
+                       name);
+        else
             xmppc__log(s->logger, XMPPC_LOG_TRACE, "xml", "SEND %.*s",
-                       secret ? 0 : (int)(s->out.len - mark),
-                       secret ? "" : s->out.data + mark);
-            if (secret)
-                xmppc__log(s->logger, XMPPC_LOG_TRACE, "xml",
-                           "SEND <%s xmlns='%s'>[redacted]</%s>", name, NS_SASL,
-                           name);
-        }
-        return rc;
+                       (int)(s->out.len - mark), s->out.data + mark);
     }
-    return xmppc__stanza_serialize(&s->out, stanza, XMPPC_NS_CLIENT);
+    return rc;
 }
 
 static int send_header(xmppc__stream *s)
@@ -424,15 +419,25 @@ static int on_iq_during_login(xmppc__stream *s, xmppc_stanza *iq)
     if (s->phase == PHASE_BIND) {
         const char *jid = xmppc_stanza_get_child_text(
             xmppc_stanza_get_child(iq, "bind", NS_BIND), "jid", NS_BIND);
-        char *prepared = NULL;
-        if (!jid || xmppc_jid_prep(&prepared, jid) < 0)
+        /* RFC 6120 7.6.1: the result carries the full JID. */
+        xmppc_jid *bound = NULL;
+        int rc = jid ? xmppc_jid_parse(&bound, jid) : XMPPC_EINVAL;
+        if (rc == XMPPC_ENOMEM)
+            return fail(s, rc, NULL, NULL, "out of memory");
+        if (rc < 0 || !xmppc_jid_resource(bound)) {
+            xmppc_jid_unref(bound);
             return fail(s, XMPPC_EPROTO, NULL, NULL,
-                        "the server bound an invalid JID '%.100s'",
+                        "the server bound '%.100s', not a full JID",
                         jid ? jid : "");
+        }
+        char *prepared = xmppc__strdup(xmppc_jid_full(bound));
+        xmppc_jid_unref(bound);
+        if (!prepared)
+            return fail(s, XMPPC_ENOMEM, NULL, NULL, "out of memory");
         s->bound_jid = prepared;
         if (s->session_needed) {
             xmppc_stanza *sess = NULL, *el = NULL;
-            int rc = xmppc_iq_new(&sess, "set", NULL, NULL);
+            rc = xmppc_iq_new(&sess, "set", NULL, NULL);
             if (rc == 0)
                 rc = xmppc_stanza_new(&el, "session", NS_SESSION);
             if (rc == 0)
@@ -557,6 +562,10 @@ int xmppc__stream_new(xmppc__stream **out, const xmppc__stream_config *cfg,
 {
     static const xmppc__parser_callbacks callbacks = {
         on_stream_open, on_stanza, on_stream_close, on_reader_error};
+    if (cfg->max_stanza_bytes > XMPPC__PARSER_MAX_STANZA_BYTES_CEILING)
+        return xmppc__error(XMPPC_EINVAL,
+                            "stanza limit %zu above the reader's ceiling",
+                            cfg->max_stanza_bytes);
     xmppc__stream *s = xmppc__calloc(1, sizeof *s);
     if (!s)
         return XMPPC_ENOMEM;

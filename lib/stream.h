@@ -58,8 +58,9 @@ void xmppc__stream_free(xmppc__stream *s);
 
 /* Queues the opening stream header. */
 int xmppc__stream_start(xmppc__stream *s);
-/* Plaintext from the server; hooks run from inside. Returns 0 or the
- * negative status the stream failed with (closed has been called). */
+/* Plaintext from the server; hooks run from inside. Returns 0 while the
+ * stream goes on; once it has ended (closed has been called), the status it
+ * failed with, or XMPPC_EDISCONNECTED after a clean close. */
 int xmppc__stream_feed(xmppc__stream *s, const char *data, size_t len);
 /* Plaintext waiting to be sent (consume what was written). */
 xmppc__buf *xmppc__stream_output(xmppc__stream *s);
