@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <gnutls/abstract.h>
@@ -61,8 +62,8 @@ static void trust_destroy(xmppc__tls_trust *t)
         gnutls_priority_deinit(t->prio_tls12);
     if (t->creds)
         gnutls_certificate_free_credentials(t->creds);
-    xmppc__free(t->ca_file);
-    xmppc__free(t);
+    free(t->ca_file);
+    free(t);
 }
 
 static bool same_key(const xmppc__tls_trust *t, const char *ca_file,
@@ -76,18 +77,23 @@ static bool same_key(const xmppc__tls_trust *t, const char *ca_file,
 }
 
 /* Builds a trust object; called with trust_lock held so that concurrent
- * first users load the store once. */
+ * first users load the store once.
+ *
+ * Trust objects stay cached for the life of the process (loading the system
+ * store costs ~7 ms of CPU; a program that connects, frees and connects
+ * again must not pay it each time). Being process-wide, they come from the
+ * C library, not from the replaceable allocator of xmppc_set_allocator(). */
 static int trust_load(xmppc__tls_trust **out, const char *ca_file,
                       bool system_trust)
 {
-    xmppc__tls_trust *t = xmppc__calloc(1, sizeof *t);
+    xmppc__tls_trust *t = calloc(1, sizeof *t);
     if (!t)
-        return XMPPC_ENOMEM;
-    t->refs = 1;
+        return xmppc__error(XMPPC_ENOMEM, "out of memory");
+    t->refs = 2; /* the caller's and the cache's */
     t->system_trust = system_trust;
-    if (ca_file && !(t->ca_file = xmppc__strdup(ca_file))) {
+    if (ca_file && !(t->ca_file = strdup(ca_file))) {
         trust_destroy(t);
-        return XMPPC_ENOMEM;
+        return xmppc__error(XMPPC_ENOMEM, "out of memory");
     }
     int rc = gnutls_certificate_allocate_credentials(&t->creds);
     if (rc < 0) {

@@ -62,7 +62,8 @@ int xmppc__tls_trust_get(xmppc__tls_trust **out, const char *extra_ca_file,
 /** Adds a reference to @p trust and returns it (NULL stays NULL). */
 xmppc__tls_trust *xmppc__tls_trust_ref(xmppc__tls_trust *trust);
 
-/** Drops a reference; the last one frees the trust. NULL is a no-op. */
+/** Drops a reference. The process-wide cache keeps its own, so a trust
+ * object, once loaded, lives until the process exits. NULL is a no-op. */
 void xmppc__tls_trust_unref(xmppc__tls_trust *trust);
 
 /* ---- the session ---------------------------------------------------------
