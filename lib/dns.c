@@ -1193,13 +1193,10 @@ static int resolve_literal(xmppc__dns *dns, job *j, const char *domain,
     return 0;
 }
 
-int xmppc__dns_resolve(xmppc__dns *dns, const char *domain,
-                       bool want_direct_tls, xmppc__dns_done_cb cb,
-                       void *userdata)
+/* A new job for one resolution, or XMPPC_ESTATE while one runs. */
+static int new_job(xmppc__dns *dns, bool want_direct_tls, xmppc__dns_done_cb cb,
+                   void *userdata, job **out)
 {
-    if (!dns || !domain || !cb)
-        return xmppc__error(XMPPC_EINVAL, "dns: resolve needs a resolver, a "
-                                          "domain and a callback");
     if (dns->freeing || dns->job)
         return xmppc__error(XMPPC_ESTATE, dns->freeing
                                               ? "dns: resolver being freed"
@@ -1213,11 +1210,26 @@ int xmppc__dns_resolve(xmppc__dns *dns, const char *domain,
     j->cb = cb;
     j->userdata = userdata;
     xmppc__error_store_clear(&j->error);
+    *out = j;
+    return 0;
+}
+
+int xmppc__dns_resolve(xmppc__dns *dns, const char *domain,
+                       bool want_direct_tls, xmppc__dns_done_cb cb,
+                       void *userdata)
+{
+    if (!dns || !domain || !cb)
+        return xmppc__error(XMPPC_EINVAL, "dns: resolve needs a resolver, a "
+                                          "domain and a callback");
+    job *j = NULL;
+    int rc = new_job(dns, want_direct_tls, cb, userdata, &j);
+    if (rc < 0)
+        return rc;
 
     xmppc__dns_addr literal;
     if (xmppc__dns_parse_ip_literal(domain, XMPPC__DNS_DEFAULT_PORT,
                                     &literal)) {
-        int rc = resolve_literal(dns, j, domain, &literal);
+        rc = resolve_literal(dns, j, domain, &literal);
         if (rc < 0) {
             job_free(j);
             return rc;
@@ -1225,7 +1237,7 @@ int xmppc__dns_resolve(xmppc__dns *dns, const char *domain,
         dns->job = j; /* delivered by the next process_timeout() */
         return 0;
     }
-    int rc = normalize_domain(domain, &j->domain);
+    rc = normalize_domain(domain, &j->domain);
     if (rc < 0) {
         job_free(j);
         return rc;
@@ -1277,20 +1289,10 @@ int xmppc__dns_resolve_host(xmppc__dns *dns, const char *host,
         return xmppc__error(XMPPC_EINVAL, "dns: resolve_host needs a "
                                           "resolver, a host, a port and a "
                                           "callback");
-    if (dns->freeing || dns->job)
-        return xmppc__error(XMPPC_ESTATE, dns->freeing
-                                              ? "dns: resolver being freed"
-                                              : "dns: a resolution is already "
-                                                "in progress");
-    job *j = xmppc__calloc(1, sizeof *j);
-    if (!j)
-        return XMPPC_ENOMEM;
-    j->generation = ++dns->generation;
-    j->want_direct_tls = direct_tls;
-    j->cb = cb;
-    j->userdata = userdata;
-    xmppc__error_store_clear(&j->error);
-    int rc = normalize_domain(host, &j->domain);
+    job *j = NULL;
+    int rc = new_job(dns, direct_tls, cb, userdata, &j);
+    if (rc == 0)
+        rc = normalize_domain(host, &j->domain);
     if (rc == 0 && !xmppc__dns_hostname_valid(j->domain))
         rc = xmppc__error(XMPPC_EINVAL, "dns: '%.100s' is not a host name",
                           host);
@@ -1299,7 +1301,7 @@ int xmppc__dns_resolve_host(xmppc__dns *dns, const char *host,
     if (rc == 0 && !(j->ordered[0].target = xmppc__strdup(j->domain)))
         rc = XMPPC_ENOMEM;
     if (rc < 0) {
-        if (j->ordered)
+        if (j && j->ordered)
             j->nordered = 1;
         job_free(j);
         return rc;

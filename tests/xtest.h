@@ -90,6 +90,32 @@ static inline int xt_run(const xt_test *tests, size_t count)
         return xt_run(xt_tests_, sizeof xt_tests_ / sizeof xt_tests_[0]);      \
     }
 
+/* Prints @p s as TAP diagnostic lines ("#" first), one per line of @p s,
+ * with other control characters escaped. */
+static inline void xt_diag(const char *label, const char *s)
+{
+    printf("#     %s:\n#       ", label);
+    if (!s) {
+        printf("(null)\n");
+        return;
+    }
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '\n' && p[1])
+            printf("\\n\n#       ");
+        else if (*p == '\n')
+            printf("\\n");
+        else if (*p == '\r')
+            printf("\\r");
+        else if (*p == '\t')
+            printf("\\t");
+        else if (*p < 0x20)
+            printf("\\x%02X", *p);
+        else
+            putchar(*p);
+    }
+    putchar('\n');
+}
+
 /* ---- a failing allocator for out-of-memory paths ------------------------
  * xt_failalloc_install(n): the n-th allocation from now (1-based) and every
  * later one fail until xt_failalloc_remove(); n = 0 never fails (counting

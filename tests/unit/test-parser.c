@@ -19,32 +19,6 @@
     "<stream:stream xmlns='jabber:client' "                                    \
     "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
 
-/* Prints @p s as TAP diagnostic lines ("#" first), one per line of @p s,
- * with other control characters escaped. */
-static void diag(const char *label, const char *s)
-{
-    printf("#     %s:\n#       ", label);
-    if (!s) {
-        printf("(null)\n");
-        return;
-    }
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '\n' && p[1])
-            printf("\\n\n#       ");
-        else if (*p == '\n')
-            printf("\\n");
-        else if (*p == '\r')
-            printf("\\r");
-        else if (*p == '\t')
-            printf("\\t");
-        else if (*p < 0x20)
-            printf("\\x%02X", *p);
-        else
-            putchar(*p);
-    }
-    putchar('\n');
-}
-
 /* ---- recording the reader's events ----------------------------------------
  */
 
@@ -543,8 +517,8 @@ static bool same_run(const events *ref, const events *ev, const char *how)
         same = xmppc_stanza_equal(ref->kept[i], ev->kept[i]) == 1;
     if (!same) {
         XT_FAIL_AT(__FILE__, __LINE__, "%s: events differ from one feed", how);
-        diag("events", ev->log);
-        diag("one feed", ref->log);
+        xt_diag("events", ev->log);
+        xt_diag("one feed", ref->log);
     }
     return same;
 }
@@ -763,7 +737,7 @@ static bad_outcome check_bad_at(const char *file, int line, const char *input,
                    or_null(xmppc_error_last()->condition));
     if (ev.stanzas != 0) {
         XT_FAIL_AT(file, line, "%d stanzas delivered", ev.stanzas);
-        diag("events", ev.log);
+        xt_diag("events", ev.log);
     }
     if (feed_str(p, HDR "<message/>") != XMPPC_ESTATE || ev.errors != 1)
         XT_FAIL_AT(file, line, "input accepted after the error");
@@ -772,7 +746,7 @@ static bad_outcome check_bad_at(const char *file, int line, const char *input,
         feed_str(p, HDR "<message/>") != 0 || ev.stanzas != before + 1 ||
         ev.errors != 1) {
         XT_FAIL_AT(file, line, "no clean restart after reset");
-        diag("events", ev.log);
+        xt_diag("events", ev.log);
     }
     xmppc__parser_free(p);
     events_free(&ev);
@@ -885,7 +859,7 @@ static void check_not_ns_well_formed_at(const char *file, int line,
         ev.stanzas != 0) {
         XT_FAIL_AT(file, line, "accepted (rc %d, condition %s): %s", rc,
                    or_null(cond), input);
-        diag("events", ev.log);
+        xt_diag("events", ev.log);
     }
     xmppc__parser_free(p);
     events_free(&ev);

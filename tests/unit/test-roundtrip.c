@@ -25,32 +25,6 @@
     "<stream:stream xmlns='jabber:client' "                                    \
     "xmlns:stream='http://etherx.jabber.org/streams'>"
 
-/* Prints @p s as TAP diagnostic lines ("#" first), one per line of @p s,
- * with other control characters escaped. */
-static void diag(const char *label, const char *s)
-{
-    printf("#     %s:\n#       ", label);
-    if (!s) {
-        printf("(null)\n");
-        return;
-    }
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '\n' && p[1])
-            printf("\\n\n#       ");
-        else if (*p == '\n')
-            printf("\\n");
-        else if (*p == '\r')
-            printf("\\r");
-        else if (*p == '\t')
-            printf("\\t");
-        else if (*p < 0x20)
-            printf("\\x%02X", *p);
-        else
-            putchar(*p);
-    }
-    putchar('\n');
-}
-
 /* ---- a small deterministic PRNG (splitmix64) ------------------------------
  */
 
@@ -300,7 +274,7 @@ static bool roundtrip_one(uint64_t seed, int index)
     }
     if (xmppc_stanza_to_string(&again, NULL, r.stanza) < 0 ||
         strcmp(again, xml) != 0) {
-        diag("serialized again", again);
+        xt_diag("serialized again", again);
         what = "serializing the tree read back gave other bytes";
         goto out;
     }
@@ -315,7 +289,7 @@ out:
     if (!ok) {
         XT_FAIL_AT(__FILE__, __LINE__, "seed 0x%016" PRIx64 ", tree %d: %s",
                    seed, index, what);
-        diag("serialized", xml);
+        xt_diag("serialized", xml);
     }
     xmppc_free(xml);
     xmppc_free(again);

@@ -21,32 +21,6 @@
 /* ---- helpers -------------------------------------------------------------
  */
 
-/* Prints @p s as TAP diagnostic lines ("#" first), one per line of @p s,
- * with other control characters escaped. */
-static void diag(const char *label, const char *s)
-{
-    printf("#     %s:\n#       ", label);
-    if (!s) {
-        printf("(null)\n");
-        return;
-    }
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '\n' && p[1])
-            printf("\\n\n#       ");
-        else if (*p == '\n')
-            printf("\\n");
-        else if (*p == '\r')
-            printf("\\r");
-        else if (*p == '\t')
-            printf("\\t");
-        else if (*p < 0x20)
-            printf("\\x%02X", *p);
-        else
-            putchar(*p);
-    }
-    putchar('\n');
-}
-
 /* Serializes @p s and compares with @p expected. */
 static void check_xml_at(const char *file, int line, const xmppc_stanza *s,
                          const char *expected)
@@ -61,8 +35,8 @@ static void check_xml_at(const char *file, int line, const xmppc_stanza *s,
     }
     if (strcmp(xml, expected) != 0) {
         XT_FAIL_AT(file, line, "unexpected serialization");
-        diag("got", xml);
-        diag("expected", expected);
+        xt_diag("got", xml);
+        xt_diag("expected", expected);
     }
     if (len != strlen(xml))
         XT_FAIL_AT(file, line, "len_out %zu, strlen %zu", len, strlen(xml));
@@ -1525,8 +1499,8 @@ static void sweep_unchanged_at(const char *file, int line, xmppc_stanza *s,
         if (!now || strcmp(now, before) != 0) {
             XT_FAIL_AT(file, line, "allocation %ld failing changed the element",
                        n);
-            diag("now", now);
-            diag("before", before);
+            xt_diag("now", now);
+            xt_diag("before", before);
         }
         xmppc_free(now);
         if (xmppc_alloc_live_blocks() != live_before)
@@ -1536,8 +1510,8 @@ static void sweep_unchanged_at(const char *file, int line, xmppc_stanza *s,
     char *now = to_xml(s);
     if (!now || strcmp(now, after) != 0) {
         XT_FAIL_AT(file, line, "unexpected result after success");
-        diag("got", now);
-        diag("expected", after);
+        xt_diag("got", now);
+        xt_diag("expected", after);
     }
     xmppc_free(now);
     xmppc_free(before);
