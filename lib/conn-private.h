@@ -71,6 +71,8 @@ struct xmppc_conn {
     unsigned int connect_timeout_ms, iq_timeout_ms;
     size_t max_stanza_bytes;
     char *dns_servers;
+    char *scram_key;      /* configured (secret) */
+    char *last_scram_key; /* from the last SCRAM login (secret) */
     xmppc__logger logger;
     xmppc_state_cb state_cb;
     void *state_ud;

@@ -238,6 +238,11 @@ static void stream_state(void *ud, xmppc_conn_state state)
     xmppc_conn *c = ud;
     if (state == XMPPC_STATE_READY) {
         c->connect_deadline = 0;
+        const char *key = xmppc__stream_scram_key(c->stream);
+        if (key) {
+            xmppc__free_secret(c->last_scram_key);
+            c->last_scram_key = xmppc__strdup(key); /* NULL on ENOMEM */
+        }
         xmppc__dispatch_set_own_jid(c->dispatch,
                                     xmppc__stream_bound_jid(c->stream));
     }
@@ -296,6 +301,7 @@ static int begin_stream(xmppc_conn *c)
     cfg.domain = c->domain;
     cfg.password = c->password;
     cfg.resource = c->resource;
+    cfg.scram_key = c->scram_key;
     cfg.tls_required = c->tls_policy == XMPPC_TLS_REQUIRED;
     cfg.tls_active = c->sock_direct_tls;
     cfg.max_stanza_bytes = c->max_stanza_bytes;
@@ -870,6 +876,8 @@ static void conn_destroy(xmppc_conn *c)
     xmppc_free(c->server_host);
     xmppc_free(c->ca_file);
     xmppc_free(c->dns_servers);
+    xmppc__free_secret(c->scram_key);
+    xmppc__free_secret(c->last_scram_key);
     xmppc_free(c);
 }
 
@@ -1103,4 +1111,27 @@ size_t xmppc__conn_pending_output(const xmppc_conn *c)
     if (c->tls)
         n += xmppc__tls_outgoing(c->tls)->len;
     return n;
+}
+
+XMPPC_API int xmppc_conn_set_scram_key(xmppc_conn *c, const char *key)
+{
+    int rc = check_configurable(c);
+    if (rc < 0)
+        return rc;
+    char *copy = NULL;
+    if (key && ((rc = xmppc__stream_check_scram_key(key)) < 0 ||
+                !(copy = xmppc__strdup(key))))
+        return rc < 0 ? rc : XMPPC_ENOMEM;
+    xmppc__free_secret(c->scram_key);
+    c->scram_key = copy;
+    return 0;
+}
+
+XMPPC_API int xmppc_conn_get_scram_key(const xmppc_conn *c, char **out)
+{
+    if (!c || !out)
+        return xmppc__error(XMPPC_EINVAL, "get_scram_key: NULL argument");
+    if (!c->last_scram_key)
+        return xmppc__error(XMPPC_ESTATE, "no SCRAM login has succeeded yet");
+    return (*out = xmppc__strdup(c->last_scram_key)) ? 0 : XMPPC_ENOMEM;
 }

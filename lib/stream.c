@@ -4,6 +4,8 @@
  *
  * The client stream state machine (see stream.h): RFC 6120 sections 4-7.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "parser.h"
@@ -51,7 +53,8 @@ struct xmppc__stream {
     xmppc__parser *parser;
     xmppc__buf out;
     xmppc__sasl *sasl;
-    char *iq_id; /* of the pending bind or session request */
+    char *iq_id;     /* of the pending bind or session request */
+    char *scram_key; /* obtained at SASL success (secret) */
     char *bound_jid;
     xmppc__error_store error;
 };
@@ -329,9 +332,88 @@ static int on_features(xmppc__stream *s, xmppc_stanza *features)
 
 /* ---- SASL replies -------------------------------------------------------- */
 
+/* ---- SCRAM keys -----------------------------------------------------------
+ * "scram-sha-1:ITERATIONS:SALT_B64:HEX" or "scram-sha-256:...". */
+
+/* Parses @p text into @p key, whose salt points into @p buf (a copy of the
+ * text); returns 0 or XMPPC_EINVAL. */
+static int parse_scram_key(const char *text, char *buf, size_t cap,
+                           xmppc__sasl_cached_key *key)
+{
+    if (!text || strlen(text) >= cap)
+        return xmppc__error(XMPPC_EINVAL, "SCRAM key: missing or too long");
+    strcpy(buf, text);
+    char *fields[4];
+    char *save = NULL, *p = buf;
+    for (int i = 0; i < 4; i++, p = NULL)
+        if (!(fields[i] = strtok_r(p, ":", &save)))
+            return xmppc__error(XMPPC_EINVAL,
+                                "SCRAM key: expected "
+                                "scram-sha-1|scram-sha-256:ITERATIONS:SALT:"
+                                "HEX");
+    memset(key, 0, sizeof *key);
+    size_t hex_len;
+    if (strcmp(fields[0], "scram-sha-1") == 0)
+        key->hash = XMPPC__SASL_HASH_SHA1, hex_len = 40;
+    else if (strcmp(fields[0], "scram-sha-256") == 0)
+        key->hash = XMPPC__SASL_HASH_SHA256, hex_len = 64;
+    else
+        return xmppc__error(XMPPC_EINVAL, "SCRAM key: unknown hash '%.20s'",
+                            fields[0]);
+    char *end = NULL;
+    unsigned long iterations = strtoul(fields[1], &end, 10);
+    if (!*fields[1] || *end || iterations == 0 || iterations > 100000000UL)
+        return xmppc__error(XMPPC_EINVAL, "SCRAM key: bad iteration count");
+    key->iterations = (unsigned int)iterations;
+    key->salt_b64 = fields[2];
+    if (strlen(fields[3]) != hex_len ||
+        strspn(fields[3], "0123456789abcdef") != hex_len)
+        return xmppc__error(XMPPC_EINVAL,
+                            "SCRAM key: the salted password must be %zu "
+                            "lowercase hex digits",
+                            hex_len);
+    memcpy(key->salted_password_hex, fields[3], hex_len + 1);
+    return 0;
+}
+
+int xmppc__stream_check_scram_key(const char *key)
+{
+    char buf[512];
+    xmppc__sasl_cached_key parsed;
+    int rc = parse_scram_key(key, buf, sizeof buf, &parsed);
+    memset(buf, 0, sizeof buf);
+    memset(&parsed, 0, sizeof parsed);
+    return rc;
+}
+
+/* Keeps the key a later login may use instead of the password. */
+static void keep_scram_key(xmppc__stream *s)
+{
+    xmppc__sasl_cached_key key = {0};
+    if (xmppc__sasl_get_cached_key(s->sasl, &key) < 0)
+        return; /* PLAIN: nothing to keep */
+    char buf[512];
+    int n = snprintf(buf, sizeof buf, "%s:%u:%s:%s",
+                     key.hash == XMPPC__SASL_HASH_SHA256 ? "scram-sha-256"
+                                                         : "scram-sha-1",
+                     key.iterations, key.salt_b64, key.salted_password_hex);
+    xmppc__sasl_cached_key_clear(&key);
+    if (n > 0 && (size_t)n < sizeof buf) {
+        xmppc__free_secret(s->scram_key);
+        s->scram_key = xmppc__strdup(buf); /* NULL on ENOMEM: no key */
+    }
+    memset(buf, 0, sizeof buf);
+}
+
+const char *xmppc__stream_scram_key(const xmppc__stream *s)
+{
+    return s->scram_key;
+}
+
 static int restart_after_auth(xmppc__stream *s)
 {
     s->authenticated = true;
+    keep_scram_key(s);
     xmppc__sasl_free(s->sasl);
     s->sasl = NULL;
     /* The reader is reset once feed unwinds (it cannot restart from inside
@@ -585,12 +667,21 @@ int xmppc__stream_new(xmppc__stream **out, const xmppc__stream_config *cfg,
         (cfg->resource && !(s->resource = xmppc__strdup(cfg->resource))))
         rc = XMPPC_ENOMEM;
     xmppc__sasl_config sasl_cfg = {0};
+    xmppc__sasl_cached_key key;
+    char key_buf[512];
+    if (rc == 0 && cfg->scram_key) {
+        rc = parse_scram_key(cfg->scram_key, key_buf, sizeof key_buf, &key);
+        if (rc == 0)
+            sasl_cfg.cached_key = &key;
+    }
     sasl_cfg.authcid = cfg->local;
     sasl_cfg.password = cfg->password;
     sasl_cfg.allow_plain = true; /* the SASL module refuses it without TLS */
     sasl_cfg.logger = cfg->logger;
     if (rc == 0)
-        rc = xmppc__sasl_new(&s->sasl, &sasl_cfg);
+        rc = xmppc__sasl_new(&s->sasl, &sasl_cfg); /* copies the key */
+    memset(key_buf, 0, sizeof key_buf);
+    memset(&key, 0, sizeof key);
     if (rc == 0)
         rc = xmppc__parser_new(&s->parser, &callbacks, s);
     xmppc__parser_limits limits;
@@ -620,6 +711,7 @@ void xmppc__stream_free(xmppc__stream *s)
     xmppc_free(s->resource);
     xmppc_free(s->iq_id);
     xmppc_free(s->bound_jid);
+    xmppc__free_secret(s->scram_key);
     xmppc_free(s);
 }
 

@@ -45,6 +45,10 @@ typedef struct xmppc__stream_config {
     const char *domain;   /* the account's domain */
     const char *password; /* may be NULL with a cached SCRAM key */
     const char *resource; /* NULL: server-assigned */
+    /* A SCRAM key from an earlier login (xmppc__stream_scram_key()), used
+     * instead of the password when the server's salt and iterations match;
+     * NULL for none. */
+    const char *scram_key;
     bool tls_required;
     bool tls_active;         /* direct TLS: TLS is up before the first byte */
     size_t max_stanza_bytes; /* after authentication */
@@ -76,6 +80,13 @@ void xmppc__stream_fail(xmppc__stream *s, const xmppc_error *err);
 
 bool xmppc__stream_is_ready(const xmppc__stream *s);
 bool xmppc__stream_is_closed(const xmppc__stream *s);
+/* After a SCRAM login: the key a later login can use instead of the
+ * password ("scram-sha-1:ITERATIONS:SALT_B64:SALTED_PASSWORD_HEX"), else
+ * NULL. As secret as the password. */
+const char *xmppc__stream_scram_key(const xmppc__stream *s);
+/* Checks the form of a SCRAM key string; 0 or XMPPC_EINVAL. */
+int xmppc__stream_check_scram_key(const char *key);
+
 /* The bound full JID once ready, else NULL. */
 const char *xmppc__stream_bound_jid(const xmppc__stream *s);
 

@@ -154,6 +154,33 @@ XMPPC_API int xmppc_conn_set_cert_verify_cb(xmppc_conn *conn,
                                             xmppc_cert_verify_cb cb,
                                             void *userdata);
 
+/**
+ * Logs in with a SCRAM key from xmppc_conn_get_scram_key() instead of the
+ * password, so that an application need not store the password. The key
+ * is used when the server still has the same salt and iteration count;
+ * otherwise the password is needed (without one, authentication fails
+ * with XMPPC_EAUTH). The key is as good as the password for logging in to
+ * this server: store it as carefully.
+ * @param key the string from xmppc_conn_get_scram_key() (copied; wiped on
+ *        free), or NULL to forget it.
+ * @return 0; XMPPC_EINVAL for a malformed key; XMPPC_ESTATE once
+ *         connecting.
+ * @since 0.1
+ */
+XMPPC_API int xmppc_conn_set_scram_key(xmppc_conn *conn, const char *key);
+
+/**
+ * The SCRAM key of the last successful login (SCRAM's SaltedPassword with
+ * its hash, salt and iteration count, as text), for
+ * xmppc_conn_set_scram_key() on later logins.
+ * @param[out] out the key (caller frees it with xmppc_free(); wipe it
+ *             first if you can).
+ * @return 0; XMPPC_ESTATE when no SCRAM login has succeeded yet (or it
+ *         used PLAIN); XMPPC_ENOMEM.
+ * @since 0.1
+ */
+XMPPC_API int xmppc_conn_get_scram_key(const xmppc_conn *conn, char **out);
+
 /** Milliseconds from xmppc_conn_connect() to XMPPC_STATE_READY before the
  * attempt fails with XMPPC_ETIMEDOUT (default 30000). @since 0.1 */
 XMPPC_API int xmppc_conn_set_connect_timeout(xmppc_conn *conn, unsigned int ms);
