@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <stdbool.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <time.h>
 #include <stdlib.h>
@@ -444,6 +445,165 @@ static void test_login_with_scram_key(void)
     xmppc_error_clear();
 }
 
+/* An application loop on poll(), driven only by the watch and timer
+ * callbacks (push-style timers, no xmppc_conn_timeout_ms()). */
+struct app_loop {
+    struct pollfd fds[32];
+    xmppc_conn *owner[32];
+    int nfds;
+    xmppc_conn *timed[2];
+    uint64_t due[2]; /* 0 = no timer */
+    int timer_calls;
+};
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int app_watch(xmppc_conn *conn, xmppc_socket fd, unsigned int events,
+                     void *userdata)
+{
+    struct app_loop *l = userdata;
+    int i = 0;
+    while (i < l->nfds && l->fds[i].fd != fd)
+        i++;
+    if (events == 0) {
+        if (i < l->nfds) {
+            l->fds[i] = l->fds[--l->nfds];
+            l->owner[i] = l->owner[l->nfds];
+        }
+        return 0;
+    }
+    if (i == l->nfds && l->nfds == 32)
+        return -1;
+    if (i == l->nfds)
+        l->nfds++;
+    l->fds[i].fd = fd;
+    l->fds[i].events = (short)((events & XMPPC_IO_READ ? POLLIN : 0) |
+                               (events & XMPPC_IO_WRITE ? POLLOUT : 0));
+    l->owner[i] = conn;
+    return 0;
+}
+
+static int app_timer(xmppc_conn *conn, int timeout_ms, void *userdata)
+{
+    struct app_loop *l = userdata;
+    l->timer_calls++;
+    int k = l->timed[0] == conn ? 0 : 1;
+    l->timed[k] = conn;
+    l->due[k] = timeout_ms < 0 ? 0 : mono_ms() + (uint64_t)timeout_ms;
+    return 0;
+}
+
+static void app_run_once(struct app_loop *l, int max_wait)
+{
+    uint64_t now = mono_ms();
+    int wait = max_wait;
+    for (int k = 0; k < 2; k++)
+        if (l->due[k]) {
+            int left = l->due[k] <= now ? 0 : (int)(l->due[k] - now);
+            if (left < wait)
+                wait = left;
+        }
+    struct pollfd fds[32];
+    xmppc_conn *owner[32];
+    int n = l->nfds;
+    memcpy(fds, l->fds, sizeof fds);
+    memcpy(owner, l->owner, sizeof owner);
+    if (poll(fds, (nfds_t)n, wait) > 0)
+        for (int i = 0; i < n; i++)
+            if (fds[i].revents)
+                xmppc_conn_process_fd(
+                    owner[i], fds[i].fd,
+                    (fds[i].revents & (POLLIN | POLLERR | POLLHUP)
+                         ? XMPPC_IO_READ
+                         : 0u) |
+                        (fds[i].revents & POLLOUT ? XMPPC_IO_WRITE : 0u));
+    now = mono_ms();
+    for (int k = 0; k < 2; k++)
+        if (l->due[k] && l->due[k] <= now) {
+            l->due[k] = 0;
+            xmppc_conn_process_timeout(l->timed[k]);
+        }
+}
+
+static int swallow_iq(xmppc_conn *conn, xmppc_stanza *stanza, void *userdata)
+{
+    (void)conn;
+    (void)stanza;
+    ++*(int *)userdata;
+    return XMPPC_HANDLED; /* handled, and never answered */
+}
+
+struct iq_outcome {
+    int calls;
+    int code;
+};
+
+static void iq_done(xmppc_conn *conn, xmppc_stanza *reply,
+                    const xmppc_error *err, void *userdata)
+{
+    struct iq_outcome *o = userdata;
+    (void)conn;
+    (void)reply;
+    o->calls++;
+    o->code = err ? err->code : 0;
+}
+
+static void test_iq_timeout_with_push_timers(void)
+{
+    struct app_loop l = {0};
+    xmppc_conn *a = new_conn(user(0), env("XMPPC_TEST_PASSWORD"), false);
+    xmppc_conn *b = new_conn(user(1), env("XMPPC_TEST_PASSWORD"), false);
+    int swallowed = 0;
+    XT_EQ_INT(xmppc_conn_add_handler(b, NULL, "iq", "get", "urn:xmppc:test",
+                                     swallow_iq, &swallowed, NULL),
+              0);
+    XT_EQ_INT(xmppc_conn_set_io_callbacks(a, app_watch, app_timer, &l), 0);
+    XT_EQ_INT(xmppc_conn_set_io_callbacks(b, app_watch, app_timer, &l), 0);
+    /* Blocking helpers refuse connections with application callbacks. */
+    XT_EQ_INT(xmppc_conn_connect_sync(a, 100), XMPPC_ESTATE);
+    XT_EQ_INT(xmppc_conn_connect(a), 0);
+    XT_EQ_INT(xmppc_conn_connect(b), 0);
+    for (int i = 0; i < 400 && (xmppc_conn_get_state(a) != XMPPC_STATE_READY ||
+                                xmppc_conn_get_state(b) != XMPPC_STATE_READY);
+         i++)
+        app_run_once(&l, 50);
+    XT_EQ_INT(xmppc_conn_get_state(a), XMPPC_STATE_READY);
+    XT_EQ_INT(xmppc_conn_get_state(b), XMPPC_STATE_READY);
+
+    xmppc_stanza *iq = NULL;
+    XT_EQ_INT(xmppc_iq_new(&iq, "get", xmppc_conn_get_bound_jid(b), NULL), 0);
+    XT_EQ_INT(xmppc_stanza_add_text_child(iq, "q", "urn:xmppc:test", NULL), 0);
+    struct iq_outcome out = {0};
+    uint64_t start = mono_ms();
+    XT_EQ_INT(xmppc_conn_send_iq(a, iq, 300, iq_done, &out, NULL), 0);
+    xmppc_stanza_unref(iq);
+    while (out.calls == 0 && mono_ms() - start < 5000)
+        app_run_once(&l, 1000); /* long waits: only the timer ends them */
+    XT_EQ_INT(swallowed, 1);
+    XT_EQ_INT(out.calls, 1);
+    XT_EQ_INT(out.code, XMPPC_ETIMEDOUT);
+    uint64_t took = mono_ms() - start;
+    printf("# iq timed out after %llu ms (timer calls: %d)\n",
+           (unsigned long long)took, l.timer_calls);
+    XT_CHECK(took >= 290 && took < 1500);
+    xmppc_conn_disconnect(a);
+    xmppc_conn_disconnect(b);
+    for (int i = 0;
+         i < 200 && (xmppc_conn_get_state(a) != XMPPC_STATE_DISCONNECTED ||
+                     xmppc_conn_get_state(b) != XMPPC_STATE_DISCONNECTED);
+         i++)
+        app_run_once(&l, 50);
+    XT_EQ_INT(out.calls, 1); /* exactly once, also after the disconnect */
+    xmppc_conn_unref(a);
+    xmppc_conn_unref(b);
+    XT_EQ_INT(l.nfds, 0); /* every descriptor was withdrawn */
+}
+
 /* ---- through DNS (run as `test-conn srv` under srv_login.py) ------------- */
 
 static void srv_login(bool direct, const char *expect)
@@ -522,6 +682,7 @@ int main(int argc, char **argv)
         XT_TEST(test_channel_binding_over_tls12),
         XT_TEST(test_post_from_another_thread),
         XT_TEST(test_two_connections_one_loop),
-        XT_TEST(test_login_with_scram_key)};
+        XT_TEST(test_login_with_scram_key),
+        XT_TEST(test_iq_timeout_with_push_timers)};
     return xt_run(tests, sizeof tests / sizeof tests[0]);
 }
