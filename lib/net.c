@@ -123,17 +123,18 @@ int xmppc__net_parse_ip(const char *host, unsigned int port,
 void xmppc__net_format(const struct sockaddr *addr, char *buf, size_t size)
 {
     char ip[INET6_ADDRSTRLEN] = "?";
-    unsigned int port = 0;
+    /* Copied out: a struct sockaddr may be less aligned than the family's
+     * own structure. */
     if (addr->sa_family == AF_INET) {
-        const struct sockaddr_in *v4 = (const struct sockaddr_in *)addr;
-        inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof ip);
-        port = ntohs(v4->sin_port);
-        snprintf(buf, size, "%s:%u", ip, port);
+        struct sockaddr_in v4;
+        memcpy(&v4, addr, sizeof v4);
+        inet_ntop(AF_INET, &v4.sin_addr, ip, sizeof ip);
+        snprintf(buf, size, "%s:%u", ip, (unsigned)ntohs(v4.sin_port));
     } else if (addr->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)addr;
-        inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof ip);
-        port = ntohs(v6->sin6_port);
-        snprintf(buf, size, "[%s]:%u", ip, port);
+        struct sockaddr_in6 v6;
+        memcpy(&v6, addr, sizeof v6);
+        inet_ntop(AF_INET6, &v6.sin6_addr, ip, sizeof ip);
+        snprintf(buf, size, "[%s]:%u", ip, (unsigned)ntohs(v6.sin6_port));
     } else {
         snprintf(buf, size, "(address family %d)", addr->sa_family);
     }
