@@ -44,6 +44,12 @@ typedef struct xmppc__watch {
     unsigned int events;
 } xmppc__watch;
 
+typedef struct xmppc__attachment {
+    const void *key;
+    void *data;
+    xmppc_destroy_cb destroy;
+} xmppc__attachment;
+
 typedef struct xmppc__post {
     xmppc_post_cb cb;
     void *userdata;
@@ -118,7 +124,9 @@ struct xmppc_conn {
     bool stream_ended;     /* the stream reported its end; tear down */
     bool stream_end_has_error;
     xmppc__error_store stream_end;
-    bool max_tls12; /* test knob: cap TLS at 1.2 (tls-unique) */
+    bool max_tls12;                 /* test knob: cap TLS at 1.2 (tls-unique) */
+    xmppc__attachment *attachments; /* feature modules' state */
+    size_t nattachments;
 };
 
 /* Closes everything now, without the graceful stream close. */

@@ -864,6 +864,14 @@ static void conn_destroy(xmppc_conn *c)
     c->busy++;          /* callbacks during teardown must not re-enter */
     teardown(c, NULL);
     xmppc__dispatch_free(c->dispatch);
+    /* Modules' state goes after their handlers: a handler's destroy may
+     * still use it. Last attached, first destroyed. */
+    while (c->nattachments > 0) {
+        xmppc__attachment a = c->attachments[--c->nattachments];
+        if (a.destroy)
+            a.destroy(a.data);
+    }
+    xmppc_free(c->attachments);
     xmppc__loop_free_private(c);
     xmppc__io_free(c);
     xmppc__tls_trust_unref(c->trust);
@@ -1134,4 +1142,40 @@ XMPPC_API int xmppc_conn_get_scram_key(const xmppc_conn *c, char **out)
     if (!c->last_scram_key)
         return xmppc__error(XMPPC_ESTATE, "no SCRAM login has succeeded yet");
     return (*out = xmppc__strdup(c->last_scram_key)) ? 0 : XMPPC_ENOMEM;
+}
+
+XMPPC_API int xmppc_conn_attach(xmppc_conn *c, const void *key, void *data,
+                                xmppc_destroy_cb destroy)
+{
+    if (!c || !key)
+        return xmppc__error(XMPPC_EINVAL, "attach: NULL argument");
+    for (size_t i = 0; i < c->nattachments; i++) {
+        if (c->attachments[i].key != key)
+            continue;
+        xmppc__attachment old = c->attachments[i];
+        if (data)
+            c->attachments[i] = (xmppc__attachment){key, data, destroy};
+        else
+            c->attachments[i] = c->attachments[--c->nattachments];
+        if (old.destroy)
+            old.destroy(old.data);
+        return 0;
+    }
+    if (!data)
+        return 0;
+    xmppc__attachment *p =
+        xmppc__reallocarray(c->attachments, c->nattachments + 1, sizeof *p);
+    if (!p)
+        return XMPPC_ENOMEM;
+    c->attachments = p;
+    c->attachments[c->nattachments++] = (xmppc__attachment){key, data, destroy};
+    return 0;
+}
+
+XMPPC_API void *xmppc_conn_attached(const xmppc_conn *c, const void *key)
+{
+    for (size_t i = 0; c && i < c->nattachments; i++)
+        if (c->attachments[i].key == key)
+            return c->attachments[i].data;
+    return NULL;
 }

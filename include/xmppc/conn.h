@@ -325,6 +325,25 @@ XMPPC_API int xmppc_conn_send_iq(xmppc_conn *conn, xmppc_stanza *iq,
                                  unsigned int timeout_ms, xmppc_iq_reply_cb cb,
                                  void *userdata, xmppc_destroy_cb destroy);
 
+/* ---- per-connection data for feature modules ------------------------- */
+
+/**
+ * Attaches data to the connection under @p key (any unique address, e.g.
+ * of a static variable of the module). Feature modules (roster, disco...)
+ * keep their per-connection state this way, on the public API; so can an
+ * application or a binding. Replaces (and destroys) data already under the
+ * key; NULL @p data removes it.
+ * @param destroy called once when the data is replaced, removed or the
+ *        connection is freed (may be NULL).
+ * @return 0; XMPPC_EINVAL; XMPPC_ENOMEM (@p destroy is not called).
+ * @since 0.1
+ */
+XMPPC_API int xmppc_conn_attach(xmppc_conn *conn, const void *key, void *data,
+                                xmppc_destroy_cb destroy);
+
+/** The data attached under @p key, or NULL (borrowed). @since 0.1 */
+XMPPC_API void *xmppc_conn_attached(const xmppc_conn *conn, const void *key);
+
 XMPPC_END_DECLS
 
 #endif /* XMPPC_CONN_H */
