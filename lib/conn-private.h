@@ -124,7 +124,12 @@ struct xmppc_conn {
     bool stream_ended;     /* the stream reported its end; tear down */
     bool stream_end_has_error;
     xmppc__error_store stream_end;
-    bool max_tls12;                 /* test knob: cap TLS at 1.2 (tls-unique) */
+    bool max_tls12; /* test knob: cap TLS at 1.2 (tls-unique) */
+    /* Test transport (xmppc__conn_test_ready): stanzas sent go here
+     * instead of to a stream. */
+    void (*test_sink)(void *ud, const char *xml);
+    void *test_sink_ud;
+    char *test_bound_jid;
     xmppc__attachment *attachments; /* feature modules' state */
     size_t nattachments;
 };
@@ -133,6 +138,24 @@ struct xmppc_conn {
 void xmppc__conn_abort(xmppc_conn *c);
 /* Bytes queued but not yet written to the socket. */
 size_t xmppc__conn_pending_output(const xmppc_conn *c);
+
+/* ---- test transport ------------------------------------------------------
+ * For transcript tests of feature modules: no socket, no stream. */
+
+/* Puts a disconnected connection into XMPPC_STATE_READY as @p bound_jid
+ * (state callback included); every stanza it sends is serialized and given
+ * to @p sink. Returns 0 or a negative status. */
+int xmppc__conn_test_ready(xmppc_conn *c, const char *bound_jid,
+                           void (*sink)(void *ud, const char *xml), void *ud);
+/* Delivers one stanza (XML text in jabber:client) as if received: handlers,
+ * iq matching and automatic replies run. Returns 0, XMPPC_EPARSE, or
+ * XMPPC_ESTATE outside test mode. */
+int xmppc__conn_test_inject(xmppc_conn *c, const char *xml);
+/* Advances nothing but runs due timers now (iq timeouts use the real
+ * clock; tests pass short timeouts). */
+void xmppc__conn_test_run_timers(xmppc_conn *c);
+/* Ends test mode: state DISCONNECTED, pending iq canceled. */
+void xmppc__conn_test_disconnect(xmppc_conn *c);
 
 /* ---- loop.c -------------------------------------------------------------- */
 void xmppc__loop_free_private(xmppc_conn *c);

@@ -14,6 +14,8 @@
 #include "conn-private.h"
 #include "dispatch.h"
 #include "dns.h"
+#include "parser.h"
+#include "stanza-private.h"
 #include "stream.h"
 #include "tls.h"
 #include <xmppc/jid.h>
@@ -712,10 +714,22 @@ bool xmppc__conn_is_active(const xmppc_conn *c)
 
 /* ---- sending ------------------------------------------------------------- */
 
+static int test_send(xmppc_conn *c, const xmppc_stanza *stanza)
+{
+    char *xml = NULL;
+    int rc = xmppc_stanza_to_string(&xml, NULL, stanza);
+    if (rc == 0)
+        c->test_sink(c->test_sink_ud, xml);
+    xmppc_free(xml);
+    return rc;
+}
+
 XMPPC_API int xmppc_conn_send(xmppc_conn *c, xmppc_stanza *stanza)
 {
     if (!c || !stanza)
         return xmppc__error(XMPPC_EINVAL, "xmppc_conn_send: NULL argument");
+    if (c->test_sink && c->state == XMPPC_STATE_READY)
+        return test_send(c, stanza);
     if (c->state != XMPPC_STATE_READY || !c->stream)
         return xmppc__error(XMPPC_ESTATE, "the connection is %s, not ready",
                             state_names[c->state]);
@@ -737,6 +751,8 @@ XMPPC_API int xmppc_conn_send(xmppc_conn *c, xmppc_stanza *stanza)
 static int dispatch_send(void *ud, xmppc_stanza *stanza)
 {
     xmppc_conn *c = ud;
+    if (c->test_sink && c->state == XMPPC_STATE_READY)
+        return test_send(c, stanza);
     if (!c->stream || !xmppc__stream_is_ready(c->stream))
         return xmppc__error(XMPPC_ESTATE, "the connection is not ready");
     return xmppc__stream_send(c->stream, stanza);
@@ -796,7 +812,7 @@ XMPPC_API int xmppc_conn_send_iq(xmppc_conn *c, xmppc_stanza *iq,
     int rc = xmppc__dispatch_send_iq(c->dispatch, iq,
                                      timeout_ms ? timeout_ms : c->iq_timeout_ms,
                                      (xmppc__iq_reply_cb)cb, userdata, destroy);
-    if (rc == 0 && !c->busy && !c->want_write) {
+    if (rc == 0 && c->sock >= 0 && !c->busy && !c->want_write) {
         c->want_write = true;
         xmppc__io_watch(c, c->sock, XMPPC_IO_READ | XMPPC_IO_WRITE);
     }
@@ -884,6 +900,7 @@ static void conn_destroy(xmppc_conn *c)
     xmppc_free(c->server_host);
     xmppc_free(c->ca_file);
     xmppc_free(c->dns_servers);
+    xmppc_free(c->test_bound_jid);
     xmppc__free_secret(c->scram_key);
     xmppc__free_secret(c->last_scram_key);
     xmppc_free(c);
@@ -1091,6 +1108,8 @@ XMPPC_API const char *xmppc_conn_get_jid(const xmppc_conn *c)
 
 XMPPC_API const char *xmppc_conn_get_bound_jid(const xmppc_conn *c)
 {
+    if (c && c->test_sink)
+        return c->state == XMPPC_STATE_READY ? c->test_bound_jid : NULL;
     return c && c->stream ? xmppc__stream_bound_jid(c->stream) : NULL;
 }
 
@@ -1178,4 +1197,73 @@ XMPPC_API void *xmppc_conn_attached(const xmppc_conn *c, const void *key)
         if (c->attachments[i].key == key)
             return c->attachments[i].data;
     return NULL;
+}
+
+/* ---- test transport ------------------------------------------------------ */
+
+int xmppc__conn_test_ready(xmppc_conn *c, const char *bound_jid,
+                           void (*sink)(void *ud, const char *xml), void *ud)
+{
+    if (!c || !bound_jid || !sink)
+        return xmppc__error(XMPPC_EINVAL, "test_ready: NULL argument");
+    if (c->state != XMPPC_STATE_DISCONNECTED)
+        return xmppc__error(XMPPC_ESTATE, "test_ready: not disconnected");
+    int rc = replace_string(&c->test_bound_jid, bound_jid);
+    if (rc < 0)
+        return rc;
+    c->test_sink = sink;
+    c->test_sink_ud = ud;
+    xmppc__conn_enter(c);
+    xmppc__dispatch_set_own_jid(c->dispatch, bound_jid);
+    set_state(c, XMPPC_STATE_READY, NULL);
+    xmppc__conn_leave(c);
+    return 0;
+}
+
+static int inject_stanza(void *ud, xmppc_stanza *stanza)
+{
+    xmppc_conn *c = ud;
+    xmppc__dispatch_stanza(c->dispatch, stanza);
+    return 0;
+}
+
+int xmppc__conn_test_inject(xmppc_conn *c, const char *xml)
+{
+    if (!c || !xml)
+        return xmppc__error(XMPPC_EINVAL, "test_inject: NULL argument");
+    if (!c->test_sink || c->state != XMPPC_STATE_READY)
+        return xmppc__error(XMPPC_ESTATE, "test_inject: not in test mode");
+    static const char header[] =
+        "<stream:stream xmlns='jabber:client' "
+        "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+    xmppc__parser_callbacks cb = {0};
+    cb.stanza = inject_stanza;
+    xmppc__parser *p = NULL;
+    int rc = xmppc__parser_new(&p, &cb, c);
+    xmppc__conn_enter(c);
+    if (rc == 0)
+        rc = xmppc__parser_feed(p, header, sizeof header - 1);
+    if (rc == 0)
+        rc = xmppc__parser_feed(p, xml, strlen(xml));
+    xmppc__parser_free(p);
+    xmppc__conn_leave(c);
+    return rc;
+}
+
+void xmppc__conn_test_run_timers(xmppc_conn *c)
+{
+    xmppc__conn_enter(c);
+    xmppc__dispatch_process_timeouts(c->dispatch);
+    xmppc__conn_leave(c);
+}
+
+void xmppc__conn_test_disconnect(xmppc_conn *c)
+{
+    if (!c->test_sink || c->state == XMPPC_STATE_DISCONNECTED)
+        return;
+    xmppc__conn_enter(c);
+    xmppc__dispatch_cancel_pending(c->dispatch);
+    set_state(c, XMPPC_STATE_DISCONNECTED, NULL);
+    c->test_sink = NULL;
+    xmppc__conn_leave(c);
 }
