@@ -661,17 +661,25 @@ static size_t valid_utf8_prefix(xmppc__parser *p, const char *data, size_t len)
         p->utf8_have = p->utf8_need = 0;
     }
     while (i < len) {
-        /* Mostly ASCII: skip eight bytes at a time. */
+        /* Mostly ASCII: skip eight bytes at a time (none >= 0x80, none
+         * zero). */
         while (len - i >= 8) {
             uint64_t word;
             memcpy(&word, data + i, 8);
-            if (word & UINT64_C(0x8080808080808080))
+            uint64_t zero = (word - UINT64_C(0x0101010101010101)) & ~word &
+                            UINT64_C(0x8080808080808080);
+            if ((word & UINT64_C(0x8080808080808080)) || zero)
                 break;
             i += 8;
         }
         if (i == len)
             break;
         unsigned char c = (unsigned char)data[i];
+        /* NUL is never XML; refusing it here also keeps libxml2 from
+         * taking NULs at the start for UTF-16/UCS-4 and transcoding (and
+         * printing encoder errors to stderr). */
+        if (c == 0)
+            return i;
         if (c < 0x80) {
             i++;
             continue;
@@ -810,8 +818,14 @@ int xmppc__parser_feed(xmppc__parser *parser, const char *data, size_t len)
             break;
         }
         if (valid == 0) {
-            fail(p, XMPPC_EPARSE, "unsupported-encoding",
-                 "the stream is not valid UTF-8");
+            /* NUL before anything else: a UTF-16 or UCS-4 stream. Later:
+             * a character XML forbids. */
+            if (data[0] == '\0' && p->fed > 0)
+                fail(p, XMPPC_EPARSE, "not-well-formed",
+                     "NUL character in the stream");
+            else
+                fail(p, XMPPC_EPARSE, "unsupported-encoding",
+                     "the stream is not valid UTF-8");
             break;
         }
         size_t piece = len;

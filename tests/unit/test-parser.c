@@ -943,6 +943,27 @@ static void test_exotic_encoding_declarations_silent(void)
             events_free(&ev);
         }
     }
+    /* Found by fuzzing: streams that ARE UCS-4 or UTF-16 (NUL bytes
+     * first), which libxml2 detects and transcodes whatever the options. */
+    static const struct {
+        const char *bytes;
+        size_t len;
+    } raw[] = {
+        {"\0\0\0<\0\0\0s", 8},                /* UCS-4 big endian */
+        {"<\0\0\0s\0\0\0", 8},                /* UCS-4 little endian */
+        {"<\0?\0x\0m\0l\0", 10},              /* UTF-16 little endian */
+        {"\0<\0?\0x\0m\0l", 10},              /* UTF-16 big endian */
+        {HDR "<m>a\0b</m>", sizeof HDR + 10}, /* a NUL later on */
+    };
+    for (size_t i = 0; i < sizeof raw / sizeof raw[0]; i++) {
+        events ev;
+        xmppc__parser *p = new_reader(&ev);
+        XT_EQ_INT(xmppc__parser_feed(p, raw[i].bytes, raw[i].len),
+                  XMPPC_EPARSE);
+        XT_EQ_INT(ev.stanzas, 0);
+        xmppc__parser_free(p);
+        events_free(&ev);
+    }
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
