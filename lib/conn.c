@@ -47,8 +47,20 @@ void xmppc__conn_enter(xmppc_conn *c)
 
 void xmppc__conn_leave(xmppc_conn *c)
 {
-    if (--c->busy == 0 && c->free_pending)
+    if (--c->busy > 0)
+        return;
+    if (c->free_pending) {
         conn_destroy(c);
+        return;
+    }
+    /* Stanzas sent from callbacks whose path ends in no output pump
+     * (posted functions, state callbacks...) leave once the socket is
+     * writable, like any other send. */
+    if (c->sock >= 0 && !c->want_write && !c->tls_handshaking && c->stream &&
+        xmppc__stream_output(c->stream)->len > 0) {
+        c->want_write = true;
+        xmppc__io_watch(c, c->sock, XMPPC_IO_READ | XMPPC_IO_WRITE);
+    }
 }
 
 XMPPC_API xmppc_conn *xmppc_conn_ref(xmppc_conn *c)

@@ -307,6 +307,11 @@ static void posted(xmppc_conn *conn, void *userdata)
     struct post_check *pc = userdata;
     pc->runs++;
     pc->ran_on_loop_thread = pthread_equal(pthread_self(), pc->loop_thread);
+    /* Sent from a posted function: must leave without other traffic. */
+    xmppc_stanza *presence = NULL;
+    xmppc_presence_new(&presence, NULL, NULL);
+    xmppc_conn_send(conn, presence);
+    xmppc_stanza_unref(presence);
     xmppc_conn_stop(conn);
 }
 
@@ -331,6 +336,7 @@ static void test_post_from_another_thread(void)
     pthread_join(t, NULL);
     XT_EQ_INT(pc.runs, 1);
     XT_CHECK(pc.ran_on_loop_thread);
+    XT_EQ_INT(xmppc_conn_flush_sync(c, 0, 3000), 0); /* written, no ack */
     XT_EQ_INT(xmppc_conn_get_state(c), XMPPC_STATE_READY);
     XT_EQ_INT(xmppc_conn_disconnect_sync(c, 5000), 0);
     xmppc_conn_unref(c);
