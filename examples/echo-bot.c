@@ -6,7 +6,9 @@
  *            [--direct-tls] [--cafile FILE] [--verbose|--debug] [--count N]
  *
  * Runs until SIGINT/SIGTERM (or after N echoes), then disconnects cleanly.
- * Prints "echo: FROM: TEXT" for every message it answers.
+ * Prints "echo: FROM: TEXT" for every message it answers. Before each echo
+ * it sends a "composing" chat state (XEP-0085); the echo carries "active".
+ * Delivery receipt requests (XEP-0184) are answered by the library.
  */
 #include <signal.h>
 
@@ -30,6 +32,10 @@ static int on_message(xmppc_conn *conn, xmppc_stanza *msg, void *userdata)
         return XMPPC_CONTINUE;
     printf("echo: %s: %s\n", xmppc_stanza_get_from(msg), body);
     fflush(stdout);
+    /* "Typing...", then the echo (with <active/>, see main()). */
+    if (xmppc_chat_send_state(conn, xmppc_stanza_get_from(msg),
+                              XMPPC_CHAT_STATE_COMPOSING) < 0)
+        fprintf(stderr, "state: %s\n", xmppc_error_last()->message);
     if (xmppc_chat_reply_text(conn, msg, body) < 0)
         fprintf(stderr, "reply: %s\n", xmppc_error_last()->message);
     if (max_echoes && ++echoes >= max_echoes)
@@ -57,8 +63,16 @@ int main(int argc, char **argv)
         return 1;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    xmppc_conn_add_handler(conn, NULL, "message", NULL, NULL, on_message, NULL,
-                           NULL);
+    /* Receipts are answered by the chat manager, set up before our handler
+     * (which stops dispatch) so that it sees every message first. */
+    if (xmppc_chat_enable_receipts(conn, 1) < 0 ||
+        xmppc_chat_set_send_active(conn, 1) < 0 ||
+        xmppc_conn_add_handler(conn, NULL, "message", NULL, NULL, on_message,
+                               NULL, NULL) < 0) {
+        fprintf(stderr, "xmppc: %s\n", xmppc_error_last()->message);
+        xmppc_conn_unref(conn);
+        return 1;
+    }
     /* Our own loop, so that the blocking connect and the echo loop share
      * it. */
     xmppc_loop *loop = NULL;

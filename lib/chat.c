@@ -107,7 +107,8 @@ static chat_manager *get_manager(xmppc_conn *conn)
     return m;
 }
 
-/* ---- sending ---------------------------------------------------------------- */
+/* ---- sending ----------------------------------------------------------------
+ */
 
 static int add_empty_child(xmppc_stanza *parent, const char *name,
                            const char *ns)
@@ -172,7 +173,8 @@ XMPPC_API int xmppc_chat_reply_text(xmppc_conn *conn,
                         xmppc_message_get_thread(message), false, NULL);
 }
 
-/* ---- receipts --------------------------------------------------------------- */
+/* ---- receipts ---------------------------------------------------------------
+ */
 
 XMPPC_API int xmppc_chat_send_text_receipt(xmppc_conn *conn, const char *to,
                                            const char *text, char **id_out)
@@ -273,7 +275,8 @@ XMPPC_API int xmppc_chat_on_receipt(xmppc_conn *conn,
                         &tmpl);
 }
 
-/* ---- chat states ------------------------------------------------------------ */
+/* ---- chat states ------------------------------------------------------------
+ */
 
 static const char *const state_names[] = {"active", "composing", "paused",
                                           "inactive", "gone"};
@@ -364,7 +367,8 @@ static int state_handler(xmppc_conn *conn, xmppc_stanza *msg, void *userdata)
 {
     const listener *l = userdata;
     xmppc_chat_state state;
-    if (!is_type(msg, "error") && xmppc_message_get_chat_state(msg, &state) == 1)
+    if (!is_type(msg, "error") &&
+        xmppc_message_get_chat_state(msg, &state) == 1)
         l->on_state(conn, xmppc_stanza_get_from(msg), state, l->userdata);
     return XMPPC_CONTINUE;
 }
@@ -398,8 +402,8 @@ static xmppc_stanza *find_property(const xmppc_stanza *msg, const char *name)
              xmppc_stanza_get_child(props, "property", XMPPC_NS_PROPERTIES);
          p; p = xmppc_stanza_get_next_child(props, p, "property",
                                             XMPPC_NS_PROPERTIES)) {
-        const char *n = xmppc_stanza_get_child_text(p, "name",
-                                                    XMPPC_NS_PROPERTIES);
+        const char *n =
+            xmppc_stanza_get_child_text(p, "name", XMPPC_NS_PROPERTIES);
         if (n && strcmp(n, name) == 0)
             return p;
     }
@@ -453,7 +457,8 @@ static int get_value(const xmppc_stanza *msg, const char *name,
                      const char *type, const void *out, const char **text_out)
 {
     if (!msg || !name || !out)
-        return xmppc__error(XMPPC_EINVAL, "message_get_property: NULL argument");
+        return xmppc__error(XMPPC_EINVAL,
+                            "message_get_property: NULL argument");
     const xmppc_stanza *prop = find_property(msg, name);
     if (!prop)
         return xmppc__error(XMPPC_EINVAL, "no property '%s'", name);
@@ -464,8 +469,9 @@ static int get_value(const xmppc_stanza *msg, const char *name,
         return xmppc__error(XMPPC_EPROTO, "property '%s' has no typed value",
                             name);
     if (strcmp(t, type) != 0)
-        return xmppc__error(XMPPC_EINVAL, "property '%s' is of type '%s', not "
-                                          "'%s'",
+        return xmppc__error(XMPPC_EINVAL,
+                            "property '%s' is of type '%s', not "
+                            "'%s'",
                             name, t, type);
     const char *text = xmppc_stanza_get_text(value);
     *text_out = text ? text : "";
@@ -585,8 +591,7 @@ static int parse_floating(const char *name, const char *text, double *d_out,
         *f_out = f;
     return 0;
 bad:
-    return xmppc__error(XMPPC_EPROTO, "property '%s': malformed number",
-                        name);
+    return xmppc__error(XMPPC_EPROTO, "property '%s': malformed number", name);
 }
 
 /* Reads a decimal integer in [min, max]: an optional sign, then digits. */
@@ -609,8 +614,7 @@ static int parse_integer(const char *name, const char *text, int64_t min,
     *out = (int64_t)v;
     return 0;
 bad:
-    return xmppc__error(XMPPC_EPROTO, "property '%s': malformed integer",
-                        name);
+    return xmppc__error(XMPPC_EPROTO, "property '%s': malformed integer", name);
 }
 
 XMPPC_API int xmppc_message_set_property_string(xmppc_stanza *message,
@@ -757,15 +761,16 @@ XMPPC_API int xmppc_message_property_at(const xmppc_stanza *message,
                                         const char **type_name_out)
 {
     xmppc_stanza *props = message ? properties_of(message) : NULL;
-    xmppc_stanza *p = props ? xmppc_stanza_get_child(props, "property",
-                                                     XMPPC_NS_PROPERTIES)
-                            : NULL;
+    xmppc_stanza *p =
+        props ? xmppc_stanza_get_child(props, "property", XMPPC_NS_PROPERTIES)
+              : NULL;
     for (size_t i = 0; p && i < index; i++)
         p = xmppc_stanza_get_next_child(props, p, "property",
                                         XMPPC_NS_PROPERTIES);
     if (!p)
-        return xmppc__error(XMPPC_EINVAL, "message_property_at: index %zu "
-                                          "out of range",
+        return xmppc__error(XMPPC_EINVAL,
+                            "message_property_at: index %zu "
+                            "out of range",
                             index);
     const char *name =
         xmppc_stanza_get_child_text(p, "name", XMPPC_NS_PROPERTIES);

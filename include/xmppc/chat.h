@@ -66,7 +66,8 @@ XMPPC_BEGIN_DECLS
 /** The namespace of Smack's message properties. */
 #define XMPPC_NS_PROPERTIES "http://www.jivesoftware.com/xmlns/xmpp/properties"
 
-/* ---- text ------------------------------------------------------------------ */
+/* ---- text ------------------------------------------------------------------
+ */
 
 /**
  * Sends a chat message with a body (plus `<active/>` when
