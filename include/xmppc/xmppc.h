@@ -22,6 +22,8 @@
 #include <xmppc/io.h>
 #include <xmppc/loop.h>
 #include <xmppc/chat.h>
+#include <xmppc/forms.h>
+#include <xmppc/disco.h>
 #include <xmppc/jid.h>
 
 #endif /* XMPPC_XMPPC_H */
