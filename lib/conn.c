@@ -39,6 +39,9 @@ XMPPC_API const char *xmppc_conn_state_name(xmppc_conn_state state)
 /* ---- lifetime ------------------------------------------------------------ */
 
 static void conn_destroy(xmppc_conn *c);
+static void drop_timers(xmppc_conn *c);
+static void fire_due_timers(xmppc_conn *c);
+static uint64_t timer_deadline(const struct xmppc_timer *t);
 
 void xmppc__conn_enter(xmppc_conn *c)
 {
@@ -695,6 +698,7 @@ void xmppc__conn_handle_timeout(xmppc_conn *c)
         return;
     }
     xmppc__dispatch_process_timeouts(c->dispatch);
+    fire_due_timers(c);
     pump_output(c);
 }
 
@@ -716,6 +720,8 @@ uint64_t xmppc__conn_next_deadline(const xmppc_conn *c)
     int ms = xmppc__dispatch_next_timeout_ms(c->dispatch);
     if (ms >= 0)
         d = earliest(d, now + (uint64_t)ms);
+    for (size_t i = 0; i < c->ntimers; i++)
+        d = earliest(d, timer_deadline(c->timers[i]));
     return d;
 }
 
@@ -892,6 +898,7 @@ static void conn_destroy(xmppc_conn *c)
     c->busy++;          /* callbacks during teardown must not re-enter */
     teardown(c, NULL);
     xmppc__dispatch_free(c->dispatch);
+    drop_timers(c);
     /* Modules' state goes after their handlers: a handler's destroy may
      * still use it. Last attached, first destroyed. */
     while (c->nattachments > 0) {
@@ -1266,6 +1273,7 @@ void xmppc__conn_test_run_timers(xmppc_conn *c)
 {
     xmppc__conn_enter(c);
     xmppc__dispatch_process_timeouts(c->dispatch);
+    fire_due_timers(c);
     xmppc__conn_leave(c);
 }
 
@@ -1278,4 +1286,147 @@ void xmppc__conn_test_disconnect(xmppc_conn *c)
     set_state(c, XMPPC_STATE_DISCONNECTED, NULL);
     c->test_sink = NULL;
     xmppc__conn_leave(c);
+}
+
+/* ---- timers ---------------------------------------------------------------
+ */
+
+struct xmppc_timer {
+    xmppc_conn *conn; /* NULL once fired, canceled or orphaned */
+    uint64_t deadline;
+    xmppc_timer_fire_cb cb;
+    void *userdata;
+    xmppc_destroy_cb destroy;
+    bool floating; /* no handle: freed by the library */
+    bool firing;   /* its callback is running */
+    bool orphaned; /* handle freed during the callback: free after it */
+};
+
+static uint64_t timer_deadline(const struct xmppc_timer *t)
+{
+    return t->deadline;
+}
+
+static void unlink_timer(xmppc_conn *c, struct xmppc_timer *t)
+{
+    for (size_t i = 0; i < c->ntimers; i++)
+        if (c->timers[i] == t) {
+            c->timers[i] = c->timers[--c->ntimers];
+            break;
+        }
+    t->conn = NULL;
+}
+
+/* Runs the destroy callback and frees a timer nobody holds any more. */
+static void retire_timer(struct xmppc_timer *t)
+{
+    if (t->destroy)
+        t->destroy(t->userdata);
+    if (t->floating || t->orphaned)
+        xmppc_free(t);
+}
+
+XMPPC_API int xmppc_conn_add_timer(xmppc_conn *c, xmppc_timer **handle_out,
+                                   unsigned int delay_ms,
+                                   xmppc_timer_fire_cb cb, void *userdata,
+                                   xmppc_destroy_cb destroy)
+{
+    if (!c || !cb)
+        return xmppc__error(XMPPC_EINVAL, "add_timer: NULL argument");
+    struct xmppc_timer *t = xmppc__calloc(1, sizeof *t);
+    struct xmppc_timer **list =
+        t ? xmppc__reallocarray(c->timers, c->ntimers + 1, sizeof *list) : NULL;
+    if (!list) {
+        xmppc_free(t);
+        return XMPPC_ENOMEM;
+    }
+    c->timers = list;
+    t->conn = c; /* the rest is zero from calloc */
+    t->deadline = xmppc__now_ms() + delay_ms;
+    t->cb = cb;
+    t->userdata = userdata;
+    t->destroy = destroy;
+    t->floating = handle_out == NULL;
+    c->timers[c->ntimers++] = t;
+    if (handle_out)
+        *handle_out = t;
+    xmppc__io_update_timer(c);
+    return 0;
+}
+
+/* Fires due timers earliest first; callbacks may add or cancel timers. */
+static void fire_due_timers(xmppc_conn *c)
+{
+    uint64_t now = xmppc__now_ms();
+    for (;;) {
+        struct xmppc_timer *due = NULL;
+        for (size_t i = 0; i < c->ntimers; i++)
+            if (c->timers[i]->deadline <= now &&
+                (!due || c->timers[i]->deadline < due->deadline))
+                due = c->timers[i];
+        if (!due)
+            return;
+        unlink_timer(c, due);
+        due->firing = true;
+        due->cb(c, due->userdata);
+        due->firing = false;
+        retire_timer(due);
+    }
+}
+
+XMPPC_API void xmppc_timer_cancel(xmppc_timer *t)
+{
+    if (!t || !t->conn)
+        return;
+    unlink_timer(t->conn, t);
+    retire_timer(t);
+}
+
+XMPPC_API void xmppc_timer_free(xmppc_timer *t)
+{
+    if (!t)
+        return;
+    if (t->firing) { /* from its own callback: freed once it returns */
+        t->orphaned = true;
+        return;
+    }
+    t->floating = false; /* the handle is going: free it here, once */
+    xmppc_timer_cancel(t);
+    xmppc_free(t);
+}
+
+/* The connection goes: pending timers never fire; handles stay valid. */
+static void drop_timers(xmppc_conn *c)
+{
+    while (c->ntimers > 0) {
+        struct xmppc_timer *t = c->timers[c->ntimers - 1];
+        unlink_timer(c, t);
+        retire_timer(t);
+    }
+    xmppc_free(c->timers);
+    c->timers = NULL;
+}
+
+XMPPC_API int xmppc_conn_close_with_error(xmppc_conn *c, int code,
+                                          const char *message)
+{
+    if (!c || code >= 0)
+        return xmppc__error(XMPPC_EINVAL,
+                            "close_with_error needs a connection and a "
+                            "negative status");
+    if (c->state == XMPPC_STATE_DISCONNECTED)
+        return xmppc__error(XMPPC_ESTATE, "already disconnected");
+    xmppc__conn_enter(c);
+    fail(c, code, "%s", message ? message : xmppc_strerror(code));
+    xmppc__conn_leave(c);
+    return 0;
+}
+
+XMPPC_API void xmppc_conn_log(xmppc_conn *c, xmppc_log_level level,
+                              const char *area, const char *message)
+{
+    if (!message)
+        return;
+    xmppc__log(c ? &c->logger : NULL, level, area ? area : "app", "%s",
+               message);
 }

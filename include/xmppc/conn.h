@@ -325,6 +325,55 @@ XMPPC_API int xmppc_conn_send_iq(xmppc_conn *conn, xmppc_stanza *iq,
                                  unsigned int timeout_ms, xmppc_iq_reply_cb cb,
                                  void *userdata, xmppc_destroy_cb destroy);
 
+/* ---- timers, closing with a reason, logging ------------------------------ */
+
+/** A timer (see xmppc_conn_add_timer()). */
+typedef struct xmppc_timer xmppc_timer;
+
+/** Called when a timer fires, on the connection's thread. Scope: async. */
+typedef void (*xmppc_timer_fire_cb)(xmppc_conn *conn, void *userdata);
+
+/**
+ * Calls @p cb once, @p delay_ms from now, from whatever drives the
+ * connection (its timers are part of xmppc_conn_timeout_ms()). Feature
+ * modules use this for keepalives and retries.
+ * @param[out] handle_out the timer's handle (caller owns it; release it with
+ *             xmppc_timer_free()), or NULL for a timer that just fires.
+ * @param destroy called once after the timer fired, was canceled, or the
+ *        connection was freed first (then @p cb never runs); may be NULL.
+ * @return 0; XMPPC_EINVAL; XMPPC_ENOMEM (destroy is not called).
+ * @since 0.1
+ */
+XMPPC_API int xmppc_conn_add_timer(xmppc_conn *conn, xmppc_timer **handle_out,
+                                   unsigned int delay_ms,
+                                   xmppc_timer_fire_cb cb, void *userdata,
+                                   xmppc_destroy_cb destroy);
+
+/** Cancels a timer that has not fired yet (its destroy callback runs); safe
+ * inside callbacks; NULL-safe. The handle stays valid until
+ * xmppc_timer_free(). @since 0.1 */
+XMPPC_API void xmppc_timer_cancel(xmppc_timer *timer);
+
+/** Cancels the timer if still pending and frees the handle; works whether
+ * or not the connection still exists. NULL-safe. @since 0.1 */
+XMPPC_API void xmppc_timer_free(xmppc_timer *timer);
+
+/**
+ * Ends the connection now, without the graceful stream close, reporting
+ * @p code and @p message as the reason (state callback and
+ * xmppc_conn_get_error()); e.g. a keepalive that found the link dead.
+ * @param code a negative ::xmppc_status.
+ * @return 0; XMPPC_EINVAL; XMPPC_ESTATE when already disconnected.
+ * @since 0.1
+ */
+XMPPC_API int xmppc_conn_close_with_error(xmppc_conn *conn, int code,
+                                          const char *message);
+
+/** Logs through the connection's log callback (or the process default);
+ * for feature modules and applications. @since 0.1 */
+XMPPC_API void xmppc_conn_log(xmppc_conn *conn, xmppc_log_level level,
+                              const char *area, const char *message);
+
 /* ---- per-connection data for feature modules ------------------------- */
 
 /**

@@ -22,8 +22,11 @@
 #include <xmppc/io.h>
 #include <xmppc/loop.h>
 #include <xmppc/chat.h>
+#include <xmppc/jid.h>
 #include <xmppc/forms.h>
 #include <xmppc/disco.h>
-#include <xmppc/jid.h>
+#include <xmppc/ping.h>
+#include <xmppc/softversion.h>
+#include <xmppc/entitytime.h>
 
 #endif /* XMPPC_XMPPC_H */

@@ -184,6 +184,78 @@ static void test_post_before_a_loop(void)
     xmppc_error_clear();
 }
 
+static int fired, timer_destroys;
+static char fire_order[8];
+
+static void on_fire(xmppc_conn *c, void *ud)
+{
+    (void)c;
+    fire_order[fired++] = *(const char *)ud;
+}
+
+static void on_timer_destroy(void *ud)
+{
+    (void)ud;
+    timer_destroys++;
+}
+
+static void test_timers(void)
+{
+    fired = timer_destroys = 0;
+    memset(fire_order, 0, sizeof fire_order);
+    xmppc_conn *c = NULL;
+    XT_EQ_INT(xmppc_conn_new(&c, "alice@example.org", "pw"), 0);
+    xmppc_loop *loop = NULL;
+    XT_EQ_INT(xmppc_loop_new(&loop), 0);
+    XT_EQ_INT(xmppc_loop_add(loop, c), 0);
+    xmppc_timer *late = NULL, *canceled = NULL;
+    static const char a = 'a', b = 'b', x = 'x';
+    XT_EQ_INT(xmppc_conn_add_timer(c, NULL, 40, on_fire, (void *)&b,
+                                   on_timer_destroy),
+              0);
+    XT_EQ_INT(xmppc_conn_add_timer(c, NULL, 10, on_fire, (void *)&a,
+                                   on_timer_destroy),
+              0);
+    XT_EQ_INT(xmppc_conn_add_timer(c, &canceled, 20, on_fire, (void *)&x,
+                                   on_timer_destroy),
+              0);
+    XT_EQ_INT(xmppc_conn_add_timer(c, &late, 60000, on_fire, (void *)&x,
+                                   on_timer_destroy),
+              0);
+    XT_EQ_INT(xmppc_conn_add_timer(c, NULL, 1, NULL, NULL, NULL), XMPPC_EINVAL);
+    XT_CHECK(xmppc_conn_timeout_ms(c) >= 0 && xmppc_conn_timeout_ms(c) <= 10);
+    xmppc_timer_cancel(canceled);
+    XT_EQ_INT(timer_destroys, 1);
+    xmppc_timer_cancel(canceled); /* twice: nothing more */
+    XT_EQ_INT(timer_destroys, 1);
+    for (int i = 0; i < 50 && fired < 2; i++)
+        xmppc_loop_run_once(loop, 100);
+    XT_EQ_INT(fired, 2);
+    XT_EQ_STR(fire_order, "ab"); /* earliest first */
+    XT_EQ_INT(timer_destroys, 3);
+    xmppc_loop_free(loop);
+    xmppc_conn_unref(c); /* the late timer never fires; its destroy runs */
+    XT_EQ_INT(fired, 2);
+    XT_EQ_INT(timer_destroys, 4);
+    xmppc_timer_free(late); /* after the connection: still safe */
+    xmppc_timer_free(canceled);
+    xmppc_timer_free(NULL);
+    xmppc_error_clear();
+}
+
+static void test_close_with_error_and_log(void)
+{
+    xmppc_conn *c = NULL;
+    XT_EQ_INT(xmppc_conn_new(&c, "alice@example.org", "pw"), 0);
+    XT_EQ_INT(xmppc_conn_close_with_error(c, XMPPC_ETIMEDOUT, "dead"),
+              XMPPC_ESTATE);
+    XT_EQ_INT(xmppc_conn_close_with_error(c, 0, "x"), XMPPC_EINVAL);
+    xmppc_conn_log(c, XMPPC_LOG_INFO, "test", "nobody listens"); /* no-op */
+    xmppc_conn_unref(c);
+    xmppc_error_clear();
+}
+
 XT_MAIN(XT_TEST(test_new_validates_the_account), XT_TEST(test_setters_validate),
         XT_TEST(test_state_rules), XT_TEST(test_attachments),
-        XT_TEST(test_handler_handles), XT_TEST(test_post_before_a_loop))
+        XT_TEST(test_handler_handles), XT_TEST(test_post_before_a_loop),
+        XT_TEST(test_timers), XT_TEST(test_close_with_error_and_log))
