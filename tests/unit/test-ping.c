@@ -8,56 +8,13 @@
  */
 #include <time.h>
 
-#include "../xtest.h"
+#include "../transcript.h"
 #include "conn-private.h"
-
-#define OWN "juliet@example.com/balcony"
-
-typedef struct sent {
-    int count;
-    char last[2048];
-} sent;
-
-static void sink(void *ud, const char *xml)
-{
-    sent *s = ud;
-    s->count++;
-    snprintf(s->last, sizeof s->last, "%s", xml);
-}
-
-/* The id of the last stanza sent. */
-static const char *last_id(const sent *s)
-{
-    static char id[64];
-    const char *p = strstr(s->last, " id='");
-    id[0] = '\0';
-    if (p) {
-        p += 5;
-        size_t n = strcspn(p, "'");
-        snprintf(id, sizeof id, "%.*s", (int)n, p);
-    }
-    return id;
-}
 
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
-}
-
-static xmppc_conn *ready(sent *out)
-{
-    xmppc_conn *c = NULL;
-    XT_EQ_INT(xmppc_conn_new(&c, "juliet@example.com", "pw"), 0);
-    XT_EQ_INT(xmppc__conn_test_ready(c, OWN, sink, out), 0);
-    return c;
-}
-
-static void finish(xmppc_conn *c)
-{
-    xmppc__conn_test_disconnect(c);
-    xmppc_conn_unref(c);
-    xmppc_error_clear();
 }
 
 typedef struct outcome {

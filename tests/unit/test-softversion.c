@@ -8,61 +8,8 @@
  */
 #include <time.h>
 
-#include "../xtest.h"
+#include "../transcript.h"
 #include "conn-private.h"
-
-typedef struct sent {
-    int count;
-    char last[2048];
-} sent;
-
-static void sink(void *ud, const char *xml)
-{
-    sent *s = ud;
-    s->count++;
-    snprintf(s->last, sizeof s->last, "%s", xml);
-}
-
-static const char *last_id(const sent *s)
-{
-    static char id[64];
-    const char *p = strstr(s->last, " id='");
-    id[0] = '\0';
-    if (p) {
-        p += 5;
-        size_t n = strcspn(p, "'");
-        snprintf(id, sizeof id, "%.*s", (int)n, p);
-    }
-    return id;
-}
-
-/* @p fmt with its one "%s" replaced by @p id (no printf: the format is
- * not a literal). */
-static void subst(char *dst, size_t size, const char *fmt, const char *id)
-{
-    const char *at = strstr(fmt, "%s");
-    if (!at) {
-        snprintf(dst, size, "%s", fmt);
-        return;
-    }
-    snprintf(dst, size, "%.*s%s%s", (int)(at - fmt), fmt, id, at + 2);
-}
-
-static xmppc_conn *ready(sent *out)
-{
-    xmppc_conn *c = NULL;
-    XT_EQ_INT(xmppc_conn_new(&c, "juliet@example.com", "pw"), 0);
-    XT_EQ_INT(
-        xmppc__conn_test_ready(c, "juliet@example.com/balcony", sink, out), 0);
-    return c;
-}
-
-static void finish(xmppc_conn *c)
-{
-    xmppc__conn_test_disconnect(c);
-    xmppc_conn_unref(c);
-    xmppc_error_clear();
-}
 
 static const char query_iq[] =
     "<iq type='get' id='v1' from='romeo@example.net/orchard'><query "
