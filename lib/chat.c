@@ -17,16 +17,45 @@
 #include <strings.h>
 
 #include "xmppc-private.h"
+#include <xmppc/carbons.h>
 #include <xmppc/chat.h>
 #include <xmppc/conn.h>
+#include <xmppc/jid.h>
 #include <xmppc/stanza.h>
 
 /* ---- the chat manager: per-connection settings --------------------------- */
+
+struct xmppc_chat {
+    xmppc_conn *conn;
+    char *peer;    /* bare JID */
+    char *address; /* the full JID the peer last wrote from, or NULL */
+    char *thread;
+};
+
+/* A message or new-chat listener: called by the manager's own handler;
+ * its handle is a dispatcher handler that never matches. */
+typedef struct chat_listener {
+    struct chat_manager *m;
+    xmppc_chat_message_cb on_message;
+    xmppc_chat_new_cb on_new_chat;
+    void *userdata;
+    xmppc_destroy_cb destroy;
+    bool dead; /* removed while listeners were being called */
+    struct chat_listener *next;
+} chat_listener;
+
+#define MAX_CHATS 4096
 
 typedef struct chat_manager {
     bool receipts;    /* answer receipt requests */
     bool send_active; /* add <active/> to sent text messages */
     xmppc_handler *answerer;
+    /* message tracking, set up on first use */
+    xmppc_handler *tracker, *carbons;
+    xmppc_chat **chats;
+    size_t nchats;
+    chat_listener *listeners; /* in registration order */
+    int calling;              /* depth of listener calls under way */
 } chat_manager;
 
 static const char manager_key; /* its address keys xmppc_conn_attach() */
@@ -75,10 +104,41 @@ static int answer_receipt(xmppc_conn *conn, xmppc_stanza *msg, void *userdata)
     return XMPPC_CONTINUE;
 }
 
+static void chat_free(xmppc_chat *chat)
+{
+    xmppc_free(chat->peer);
+    xmppc_free(chat->address);
+    xmppc_free(chat->thread);
+    xmppc_free(chat);
+}
+
+static void listeners_free_dead(chat_manager *m)
+{
+    chat_listener **pp = &m->listeners;
+    while (*pp) {
+        chat_listener *l = *pp;
+        if (l->dead) {
+            *pp = l->next;
+            xmppc_free(l);
+        } else {
+            pp = &l->next;
+        }
+    }
+}
+
 static void manager_free(void *data)
 {
     chat_manager *m = data;
     xmppc_handler_free(m->answerer);
+    xmppc_handler_free(m->tracker);
+    xmppc_handler_free(m->carbons);
+    for (size_t i = 0; i < m->nchats; i++)
+        chat_free(m->chats[i]);
+    xmppc_free(m->chats);
+    /* The listeners' handlers went away before the attachments. */
+    for (chat_listener *l = m->listeners; l; l = l->next)
+        l->dead = true;
+    listeners_free_dead(m);
     xmppc_free(m);
 }
 
@@ -384,6 +444,277 @@ XMPPC_API int xmppc_chat_on_state(xmppc_conn *conn, xmppc_handler **handle_out,
     listener tmpl = {NULL, cb, userdata, destroy};
     return add_listener(conn, handle_out, XMPPC_NS_CHATSTATES, state_handler,
                         &tmpl);
+}
+
+/* ---- per-peer chats and the message listener ---------------------------- */
+
+static xmppc_chat *find_chat(const chat_manager *m, const char *bare)
+{
+    for (size_t i = 0; i < m->nchats; i++)
+        if (strcmp(m->chats[i]->peer, bare) == 0)
+            return m->chats[i];
+    return NULL;
+}
+
+static int set_string(char **field, const char *value)
+{
+    char *copy = NULL;
+    if (value && !(copy = xmppc__strdup(value)))
+        return xmppc__error(XMPPC_ENOMEM, "chat: out of memory");
+    xmppc_free(*field);
+    *field = copy;
+    return 0;
+}
+
+/* Creates the chat of @p jid (parsed, prepared), which has none. */
+static xmppc_chat *new_chat(xmppc_conn *conn, chat_manager *m,
+                            const xmppc_jid *jid)
+{
+    if (m->nchats >= MAX_CHATS) {
+        xmppc__error(XMPPC_ELIMIT, "chat: too many chats (%d)", MAX_CHATS);
+        return NULL;
+    }
+    xmppc_chat **chats =
+        xmppc__reallocarray(m->chats, m->nchats + 1, sizeof *chats);
+    if (!chats) {
+        xmppc__error(XMPPC_ENOMEM, "chat: out of memory");
+        return NULL;
+    }
+    m->chats = chats;
+    xmppc_chat *chat = xmppc__calloc(1, sizeof *chat);
+    if (!chat || set_string(&chat->peer, xmppc_jid_bare(jid)) < 0 ||
+        (!xmppc_jid_is_bare(jid) &&
+         set_string(&chat->address, xmppc_jid_full(jid)) < 0)) {
+        if (chat)
+            chat_free(chat);
+        xmppc__error(XMPPC_ENOMEM, "chat: out of memory");
+        return NULL;
+    }
+    chat->conn = conn;
+    m->chats[m->nchats++] = chat;
+    return chat;
+}
+
+/* Calls the listeners: new-chat ones when @p created, then message ones. */
+static void notify(xmppc_conn *conn, chat_manager *m, xmppc_chat *created,
+                   const xmppc_stanza *msg, const char *peer, int sent)
+{
+    m->calling++;
+    for (chat_listener *l = m->listeners; created && l; l = l->next)
+        if (!l->dead && l->on_new_chat)
+            l->on_new_chat(conn, created, l->userdata);
+    for (chat_listener *l = m->listeners; l; l = l->next)
+        if (!l->dead && l->on_message)
+            l->on_message(conn, msg, peer, sent, l->userdata);
+    if (--m->calling == 0)
+        listeners_free_dead(m);
+}
+
+/* A chat or normal message with a body, from @p party (the peer) or, for a
+ * sent carbon, to it: updates the peer's chat and tells the listeners. */
+static void track(xmppc_conn *conn, chat_manager *m, const xmppc_stanza *msg,
+                  const char *party, bool sent)
+{
+    const char *type = xmppc_stanza_get_type(msg);
+    if ((type && strcmp(type, "chat") != 0 && strcmp(type, "normal") != 0) ||
+        !xmppc_message_get_body(msg) || !party)
+        return;
+    xmppc_jid *jid = NULL;
+    if (xmppc_jid_parse(&jid, party) < 0 || !xmppc_jid_local(jid)) {
+        xmppc_jid_unref(jid);
+        xmppc_error_clear();
+        return; /* from a server or service */
+    }
+    char peer[3072];
+    snprintf(peer, sizeof peer, "%s", xmppc_jid_bare(jid));
+    xmppc_chat *chat = find_chat(m, peer), *created = NULL;
+    if (!chat) {
+        chat = created = new_chat(conn, m, jid);
+        if (!chat) {
+            xmppc_conn_log(conn, XMPPC_LOG_WARN, "chat",
+                           xmppc_error_last()->message);
+            xmppc_error_clear();
+        }
+    }
+    if (chat && !sent) {
+        /* Answer the resource that wrote last (XEP-0296); keep its thread. */
+        if (!xmppc_jid_is_bare(jid))
+            set_string(&chat->address, xmppc_jid_full(jid));
+        const char *thread = xmppc_message_get_thread(msg);
+        if (thread && *thread)
+            set_string(&chat->thread, thread);
+        xmppc_error_clear();
+    }
+    xmppc_jid_unref(jid);
+    /* The stanza stays alive: the dispatcher or the carbon holds it. */
+    notify(conn, m, created, msg, peer, sent ? 1 : 0);
+}
+
+static int track_handler(xmppc_conn *conn, xmppc_stanza *msg, void *userdata)
+{
+    track(conn, userdata, msg, xmppc_stanza_get_from(msg), false);
+    return XMPPC_CONTINUE;
+}
+
+static void track_carbon(xmppc_conn *conn, const xmppc_stanza *inner,
+                         xmppc_carbon_direction dir, void *userdata)
+{
+    bool sent = dir == XMPPC_CARBON_SENT;
+    track(conn, userdata, inner,
+          sent ? xmppc_stanza_get_to(inner) : xmppc_stanza_get_from(inner),
+          sent);
+}
+
+/* The manager with message tracking set up: the carbons manager first (its
+ * handler unwraps and consumes carbons), then the tracking handler. */
+static chat_manager *get_tracking(xmppc_conn *conn)
+{
+    chat_manager *m = get_manager(conn);
+    if (!m || m->tracker)
+        return m;
+    int rc = 0;
+    if (!m->carbons)
+        rc = xmppc_carbons_on_message(conn, &m->carbons, track_carbon, m, NULL);
+    if (rc == 0)
+        rc = xmppc_conn_add_handler(conn, &m->tracker, "message", NULL, NULL,
+                                    track_handler, m, NULL);
+    return rc < 0 ? NULL : m;
+}
+
+static int nothing(xmppc_conn *conn, xmppc_stanza *s, void *userdata)
+{
+    (void)conn;
+    (void)s;
+    (void)userdata;
+    return XMPPC_CONTINUE;
+}
+
+static void chat_listener_gone(void *userdata)
+{
+    chat_listener *l = userdata;
+    if (l->destroy)
+        l->destroy(l->userdata);
+    l->destroy = NULL;
+    l->dead = true;
+    if (l->m->calling == 0)
+        listeners_free_dead(l->m);
+}
+
+static int add_chat_listener(xmppc_conn *conn, xmppc_handler **handle_out,
+                             const chat_listener *tmpl)
+{
+    chat_manager *m = get_tracking(conn);
+    if (!m)
+        return xmppc_error_last()->code;
+    chat_listener *l = xmppc__malloc(sizeof *l);
+    if (!l)
+        return xmppc__error(XMPPC_ENOMEM, "chat: out of memory");
+    *l = *tmpl;
+    l->m = m;
+    int rc = xmppc_conn_add_handler(conn, handle_out, "message", NULL,
+                                    "urn:xmppc:internal:chat-listener", nothing,
+                                    l, chat_listener_gone);
+    if (rc < 0) {
+        xmppc_free(l); /* the destroy callback is not called */
+        return rc;
+    }
+    chat_listener **pp = &m->listeners;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = l;
+    return 0;
+}
+
+XMPPC_API int xmppc_chat_on_message(xmppc_conn *conn,
+                                    xmppc_handler **handle_out,
+                                    xmppc_chat_message_cb cb, void *userdata,
+                                    xmppc_destroy_cb destroy)
+{
+    if (handle_out)
+        *handle_out = NULL;
+    if (!conn || !cb)
+        return xmppc__error(XMPPC_EINVAL, "chat_on_message: NULL argument");
+    chat_listener tmpl = {NULL, cb, NULL, userdata, destroy, false, NULL};
+    return add_chat_listener(conn, handle_out, &tmpl);
+}
+
+XMPPC_API int xmppc_chat_on_new_chat(xmppc_conn *conn,
+                                     xmppc_handler **handle_out,
+                                     xmppc_chat_new_cb cb, void *userdata,
+                                     xmppc_destroy_cb destroy)
+{
+    if (handle_out)
+        *handle_out = NULL;
+    if (!conn || !cb)
+        return xmppc__error(XMPPC_EINVAL, "chat_on_new_chat: NULL argument");
+    chat_listener tmpl = {NULL, NULL, cb, userdata, destroy, false, NULL};
+    return add_chat_listener(conn, handle_out, &tmpl);
+}
+
+XMPPC_API xmppc_chat *xmppc_chat_get(xmppc_conn *conn, const char *peer_jid)
+{
+    if (!conn || !peer_jid) {
+        xmppc__error(XMPPC_EINVAL, "chat_get: NULL argument");
+        return NULL;
+    }
+    xmppc_jid *jid = NULL;
+    if (xmppc_jid_parse(&jid, peer_jid) < 0)
+        return NULL;
+    chat_manager *m = get_tracking(conn);
+    xmppc_chat *chat = m ? find_chat(m, xmppc_jid_bare(jid)) : NULL;
+    if (m && !chat)
+        chat = new_chat(conn, m, jid);
+    xmppc_jid_unref(jid);
+    return chat;
+}
+
+XMPPC_API size_t xmppc_chat_count(const xmppc_conn *conn)
+{
+    const chat_manager *m =
+        conn ? xmppc_conn_attached(conn, &manager_key) : NULL;
+    return m ? m->nchats : 0;
+}
+
+XMPPC_API xmppc_chat *xmppc_chat_at(const xmppc_conn *conn, size_t index)
+{
+    const chat_manager *m =
+        conn ? xmppc_conn_attached(conn, &manager_key) : NULL;
+    return m && index < m->nchats ? m->chats[index] : NULL;
+}
+
+XMPPC_API xmppc_conn *xmppc_chat_get_conn(const xmppc_chat *chat)
+{
+    return chat ? chat->conn : NULL;
+}
+
+XMPPC_API const char *xmppc_chat_peer(const xmppc_chat *chat)
+{
+    return chat ? chat->peer : NULL;
+}
+
+XMPPC_API const char *xmppc_chat_get_address(const xmppc_chat *chat)
+{
+    return !chat ? NULL : chat->address ? chat->address : chat->peer;
+}
+
+XMPPC_API const char *xmppc_chat_get_thread(const xmppc_chat *chat)
+{
+    return chat ? chat->thread : NULL;
+}
+
+XMPPC_API int xmppc_chat_set_thread(xmppc_chat *chat, const char *thread)
+{
+    if (!chat)
+        return xmppc__error(XMPPC_EINVAL, "chat_set_thread: NULL chat");
+    return set_string(&chat->thread, thread && *thread ? thread : NULL);
+}
+
+XMPPC_API int xmppc_chat_send(xmppc_chat *chat, const char *text)
+{
+    if (!chat || !text)
+        return xmppc__error(XMPPC_EINVAL, "chat_send: NULL argument");
+    return send_message(chat->conn, "chat", xmppc_chat_get_address(chat), text,
+                        chat->thread, false, NULL);
 }
 
 /* ---- message properties (Smack's JivePropertiesExtension) ------------ */

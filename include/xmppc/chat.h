@@ -45,6 +45,12 @@
  * (64-bit), "float", "double", "boolean" ("true"/"false"). They work on
  * any message stanza, built or received.
  *
+ * **Chats** (Smack's ChatManager): xmppc_chat_on_message() reports
+ * incoming chat and normal messages with a body, and carbons of them
+ * (carbons.h); xmppc_chat_get() gives the ::xmppc_chat of a peer, which
+ * remembers where to answer; xmppc_chat_on_new_chat() reports peers that
+ * write for the first time.
+ *
  * Thread-safety: as conn.h.
  * @since 0.1
  */
@@ -225,6 +231,118 @@ typedef void (*xmppc_chat_state_cb)(xmppc_conn *conn, const char *from,
 XMPPC_API int xmppc_chat_on_state(xmppc_conn *conn, xmppc_handler **handle_out,
                                   xmppc_chat_state_cb cb, void *userdata,
                                   xmppc_destroy_cb destroy);
+
+/* ---- incoming messages and per-peer chats (Smack's ChatManager) --------- */
+
+/**
+ * A one-to-one conversation with a peer (a bare JID): remembers the full
+ * JID the peer last wrote from, so that xmppc_chat_send() answers that
+ * resource until the peer writes from another one, and an optional thread
+ * id. Borrowed from the connection (see xmppc_chat_get()); lives as long
+ * as the connection.
+ */
+typedef struct xmppc_chat xmppc_chat;
+
+/**
+ * A chat or normal message with a body arrived, directly or as a carbon
+ * (XEP-0280, carbons.h) of a message another resource of the account
+ * received or sent.
+ * @param msg the message (borrowed for the call); for a carbon, the
+ *        forwarded message.
+ * @param peer_bare_jid the other party (borrowed for the call): the
+ *        sender's bare JID, or, for a sent carbon, the recipient's.
+ * @param is_carbon_sent 1 for a carbon of a message sent by another
+ *        resource of the account (then @p msg is from the account to the
+ *        peer), else 0.
+ * Scope: notified (until the listener is removed).
+ */
+typedef void (*xmppc_chat_message_cb)(xmppc_conn *conn, const xmppc_stanza *msg,
+                                      const char *peer_bare_jid,
+                                      int is_carbon_sent, void *userdata);
+
+/**
+ * Listens for incoming chat and normal messages with a body (not
+ * "groupchat", "headline" or "error"; not from the server itself), and
+ * for carbons of such messages. Also sets up the carbons manager
+ * (carbons.h) so that only carbons from the own bare JID arrive here.
+ * Handle, @p userdata and @p destroy as xmppc_chat_on_receipt().
+ * @return 0; XMPPC_EINVAL; XMPPC_ENOMEM (@p destroy is not called).
+ * @since 0.1
+ */
+XMPPC_API int xmppc_chat_on_message(xmppc_conn *conn,
+                                    xmppc_handler **handle_out,
+                                    xmppc_chat_message_cb cb, void *userdata,
+                                    xmppc_destroy_cb destroy);
+
+/**
+ * A message (or a carbon) came from or went to a peer that had no chat
+ * yet; @p chat was just created. Called before the message listeners.
+ * @param chat borrowed from the connection.
+ * Scope: notified (until the listener is removed).
+ */
+typedef void (*xmppc_chat_new_cb)(xmppc_conn *conn, xmppc_chat *chat,
+                                  void *userdata);
+
+/**
+ * Listens for new chats (sets up message tracking as
+ * xmppc_chat_on_message()). Handle, @p userdata and @p destroy as
+ * xmppc_chat_on_receipt().
+ * @return 0; XMPPC_EINVAL; XMPPC_ENOMEM (@p destroy is not called).
+ * @since 0.1
+ */
+XMPPC_API int xmppc_chat_on_new_chat(xmppc_conn *conn,
+                                     xmppc_handler **handle_out,
+                                     xmppc_chat_new_cb cb, void *userdata,
+                                     xmppc_destroy_cb destroy);
+
+/**
+ * The chat with @p peer_jid's bare JID, created when there is none (no
+ * new-chat listener runs for chats created here). Sets up message
+ * tracking as xmppc_chat_on_message(). A connection keeps at most 4096
+ * chats; messages from further peers still reach the message listeners.
+ * @param peer_jid any JID of the peer; a full JID is remembered as the
+ *        address for xmppc_chat_send() when the chat is new.
+ * @return the chat (borrowed; valid as long as the connection), or NULL:
+ *         XMPPC_EINVAL (invalid JID), XMPPC_ELIMIT, XMPPC_ENOMEM via
+ *         xmppc_error_last().
+ * @since 0.1
+ */
+XMPPC_API xmppc_chat *xmppc_chat_get(xmppc_conn *conn, const char *peer_jid);
+
+/** The number of chats of the connection (0 for NULL). @since 0.1 */
+XMPPC_API size_t xmppc_chat_count(const xmppc_conn *conn);
+
+/** The chat at @p index (0 .. count-1, in creation order; borrowed), or
+ * NULL out of range. @since 0.1 */
+XMPPC_API xmppc_chat *xmppc_chat_at(const xmppc_conn *conn, size_t index);
+
+/** The chat's connection (borrowed). @since 0.1 */
+XMPPC_API xmppc_conn *xmppc_chat_get_conn(const xmppc_chat *chat);
+
+/** The peer's bare JID (borrowed, prepared). @since 0.1 */
+XMPPC_API const char *xmppc_chat_peer(const xmppc_chat *chat);
+
+/** Where xmppc_chat_send() sends: the full JID the peer last wrote from,
+ * else the bare JID (borrowed; valid until the next message from the
+ * peer). @since 0.1 */
+XMPPC_API const char *xmppc_chat_get_address(const xmppc_chat *chat);
+
+/** The chat's thread id (borrowed), or NULL. Taken from incoming messages
+ * that carry one; set with xmppc_chat_set_thread(). @since 0.1 */
+XMPPC_API const char *xmppc_chat_get_thread(const xmppc_chat *chat);
+
+/** Sets (or with NULL clears) the thread id sent with xmppc_chat_send().
+ * @return 0; XMPPC_EINVAL; XMPPC_ENOMEM. @since 0.1 */
+XMPPC_API int xmppc_chat_set_thread(xmppc_chat *chat, const char *thread);
+
+/**
+ * Sends a chat message with a body to xmppc_chat_get_address(), with the
+ * chat's thread if any (plus `<active/>` when xmppc_chat_set_send_active()
+ * is on).
+ * @return as xmppc_chat_send_text().
+ * @since 0.1
+ */
+XMPPC_API int xmppc_chat_send(xmppc_chat *chat, const char *text);
 
 /* ---- message properties (Smack) ----------------------------------------- */
 

@@ -22,6 +22,7 @@
 #include <xmppc/io.h>
 #include <xmppc/loop.h>
 #include <xmppc/chat.h>
+#include <xmppc/carbons.h>
 #include <xmppc/jid.h>
 #include <xmppc/forms.h>
 #include <xmppc/disco.h>

@@ -752,9 +752,181 @@ static void test_not_ready(void)
     xmppc_error_clear();
 }
 
+/* ---- per-peer chats and the message listener ---------------------------- */
+
+typedef struct inbox {
+    int messages, new_chats, carbons_sent;
+    char peer[256], body[256];
+    xmppc_chat *created;
+} inbox;
+
+static void on_message(xmppc_conn *conn, const xmppc_stanza *msg,
+                       const char *peer, int is_carbon_sent, void *userdata)
+{
+    (void)conn;
+    inbox *in = userdata;
+    in->messages++;
+    in->carbons_sent += is_carbon_sent;
+    snprintf(in->peer, sizeof in->peer, "%s", peer);
+    const char *body = xmppc_message_get_body(msg);
+    snprintf(in->body, sizeof in->body, "%s", body ? body : "");
+}
+
+static void on_new_chat(xmppc_conn *conn, xmppc_chat *chat, void *userdata)
+{
+    inbox *in = userdata;
+    in->new_chats++;
+    in->created = chat;
+    XT_CHECK(xmppc_chat_get_conn(chat) == conn);
+    /* Before the message listeners (one message per new chat here). */
+    XT_EQ_INT(in->messages, in->new_chats - 1);
+}
+
+static void test_chat_handles(void)
+{
+    sent out = {0};
+    xmppc_conn *c = ready(&out);
+    inbox in = {0};
+    XT_EQ_INT(xmppc_chat_on_new_chat(c, NULL, on_new_chat, &in, NULL), 0);
+    XT_EQ_INT(xmppc_chat_on_message(c, NULL, on_message, &in, NULL), 0);
+    XT_EQ_INT(xmppc_chat_count(c), 0);
+
+    XT_EQ_INT(xmppc__conn_test_inject(
+                  c, "<message from='Romeo@example.net/orchard' type='chat' "
+                     "id='m1'><body>hello</body><thread>t1</thread></message>"),
+              0);
+    XT_EQ_INT(in.new_chats, 1);
+    XT_EQ_INT(in.messages, 1);
+    XT_EQ_INT(in.carbons_sent, 0);
+    XT_EQ_STR(in.peer, "romeo@example.net");
+    XT_EQ_STR(in.body, "hello");
+    XT_EQ_INT(xmppc_chat_count(c), 1);
+    xmppc_chat *chat = xmppc_chat_at(c, 0);
+    XT_CHECK(chat == in.created);
+    XT_CHECK(xmppc_chat_get(c, "romeo@example.net/other") == chat);
+    XT_EQ_STR(xmppc_chat_peer(chat), "romeo@example.net");
+    XT_EQ_STR(xmppc_chat_get_address(chat), ROMEO);
+    XT_EQ_STR(xmppc_chat_get_thread(chat), "t1");
+    XT_EQ_INT(xmppc_chat_send(chat, "hi back"), 0);
+    XT_EQ_STR(out.last, "<message type='chat' to='" ROMEO "' id='*'><body>"
+                        "hi back</body><thread>t1</thread></message>");
+
+    /* The same peer from another resource: no new chat, new address. */
+    XT_EQ_INT(xmppc__conn_test_inject(
+                  c, "<message from='romeo@example.net/phone'><body>again"
+                     "</body></message>"),
+              0);
+    XT_EQ_INT(in.new_chats, 1);
+    XT_EQ_INT(in.messages, 2);
+    XT_EQ_STR(xmppc_chat_get_address(chat), "romeo@example.net/phone");
+    XT_EQ_STR(xmppc_chat_get_thread(chat), "t1");
+    XT_EQ_INT(xmppc_chat_set_thread(chat, NULL), 0);
+    XT_EQ_INT(xmppc_chat_send(chat, "x"), 0);
+    XT_EQ_STR(out.last, "<message type='chat' to='romeo@example.net/phone' "
+                        "id='*'><body>x</body></message>");
+
+    /* Not for chats: no body, groupchat, headline, error, the server. */
+    static const char *const ignored[] = {
+        "<message from='nurse@example.com/a' type='chat'><composing "
+        "xmlns='http://jabber.org/protocol/chatstates'/></message>",
+        "<message from='room@muc.example.com/n' type='groupchat'><body>g"
+        "</body></message>",
+        "<message from='nurse@example.com/a' type='headline'><body>h</body>"
+        "</message>",
+        "<message from='nurse@example.com/a' type='error'><body>e</body>"
+        "</message>",
+        "<message from='example.com'><body>motd</body></message>",
+        "<message><body>no sender</body></message>",
+    };
+    for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
+        XT_EQ_INT(xmppc__conn_test_inject(c, ignored[i]), 0);
+    XT_EQ_INT(in.messages, 2);
+    XT_EQ_INT(xmppc_chat_count(c), 1);
+
+    /* A chat created locally: no new-chat event; a bare address. */
+    xmppc_chat *nurse = xmppc_chat_get(c, "nurse@example.com");
+    XT_CHECK(nurse != NULL && nurse != chat);
+    XT_EQ_INT(in.new_chats, 1);
+    XT_EQ_INT(xmppc_chat_count(c), 2);
+    XT_CHECK(xmppc_chat_at(c, 1) == nurse);
+    XT_CHECK(xmppc_chat_at(c, 2) == NULL);
+    XT_EQ_STR(xmppc_chat_get_address(nurse), "nurse@example.com");
+    XT_EQ_INT(xmppc_chat_set_thread(nurse, "th"), 0);
+    XT_EQ_INT(xmppc_chat_send(nurse, "hi"), 0);
+    XT_EQ_STR(out.last, "<message type='chat' to='nurse@example.com' id='*'>"
+                        "<body>hi</body><thread>th</thread></message>");
+    XT_CHECK(xmppc_chat_get(c, "@bad") == NULL);
+    XT_EQ_INT(xmppc_chat_send(NULL, "x"), XMPPC_EINVAL);
+    XT_EQ_INT(xmppc_chat_send(nurse, NULL), XMPPC_EINVAL);
+    XT_EQ_INT(xmppc_chat_on_message(c, NULL, NULL, NULL, NULL), XMPPC_EINVAL);
+    XT_EQ_INT(xmppc_chat_count(NULL), 0);
+    done(c);
+}
+
+#define OWN "juliet@example.com"
+#define CARBON(from, dir, inner)                                               \
+    "<message from='" from "'><" dir " xmlns='urn:xmpp:carbons:2'><forwarded " \
+    "xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' " inner         \
+    "</message></forwarded></" dir "></message>"
+
+static void test_chat_carbons(void)
+{
+    sent out = {0};
+    xmppc_conn *c = ready(&out);
+    inbox in = {0};
+    xmppc_handler *h = NULL;
+    XT_EQ_INT(xmppc_chat_on_new_chat(c, NULL, on_new_chat, &in, NULL), 0);
+    XT_EQ_INT(xmppc_chat_on_message(c, &h, on_message, &in, NULL), 0);
+
+    /* Received by another resource of ours. */
+    XT_EQ_INT(xmppc__conn_test_inject(c, CARBON(OWN, "received",
+                                                "from='" ROMEO "' to='" OWN
+                                                "/phone' type='chat'>"
+                                                "<body>r</body>")),
+              0);
+    XT_EQ_INT(in.messages, 1);
+    XT_EQ_INT(in.new_chats, 1);
+    XT_EQ_INT(in.carbons_sent, 0);
+    XT_EQ_STR(in.peer, "romeo@example.net");
+    XT_EQ_STR(in.body, "r");
+    /* Sent by another resource of ours: the peer is the recipient. */
+    XT_EQ_INT(xmppc__conn_test_inject(
+                  c, CARBON(OWN, "sent",
+                            "from='" OWN "/phone' to='nurse@example.com' "
+                            "type='chat'><body>s</body>")),
+              0);
+    XT_EQ_INT(in.messages, 2);
+    XT_EQ_INT(in.new_chats, 2);
+    XT_EQ_INT(in.carbons_sent, 1);
+    XT_EQ_STR(in.peer, "nurse@example.com");
+    XT_EQ_STR(xmppc_chat_get_address(in.created), "nurse@example.com");
+    /* Spoofed: delivered to nobody, no chat created, nothing answered. */
+    XT_EQ_INT(xmppc__conn_test_inject(
+                  c, CARBON("romeo@example.net", "received",
+                            "from='tybalt@example.net/x' to='" OWN "' "
+                            "type='chat'><body>spoof</body>")),
+              0);
+    XT_EQ_INT(xmppc__conn_test_inject(
+                  c, CARBON("example.com", "sent",
+                            "from='" OWN "/x' to='tybalt@example.net' "
+                            "type='chat'><body>spoof</body>")),
+              0);
+    XT_EQ_INT(in.messages, 2);
+    XT_EQ_INT(xmppc_chat_count(c), 2);
+    XT_EQ_INT(out.count, 0);
+    /* Removing the listener stops delivery. */
+    xmppc_handler_free(h);
+    XT_EQ_INT(xmppc__conn_test_inject(c, "<message from='" ROMEO
+                                         "'><body>b</body></message>"),
+              0);
+    XT_EQ_INT(in.messages, 2);
+    done(c);
+}
+
 XT_MAIN(XT_TEST(test_send_text_and_receipt_request), XT_TEST(test_reply_text),
         XT_TEST(test_send_state), XT_TEST(test_automatic_receipt),
         XT_TEST(test_receipt_before_handled), XT_TEST(test_receipt_listener),
         XT_TEST(test_state_listener), XT_TEST(test_properties_round_trip),
         XT_TEST(test_properties_bad_input), XT_TEST(test_properties_malformed),
-        XT_TEST(test_not_ready))
+        XT_TEST(test_not_ready), XT_TEST(test_chat_handles),
+        XT_TEST(test_chat_carbons))
