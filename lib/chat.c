@@ -20,6 +20,7 @@
 #include <xmppc/carbons.h>
 #include <xmppc/chat.h>
 #include <xmppc/conn.h>
+#include <xmppc/disco.h>
 #include <xmppc/jid.h>
 #include <xmppc/stanza.h>
 
@@ -164,6 +165,14 @@ static chat_manager *get_manager(xmppc_conn *conn)
         xmppc__error(code, "chat: cannot set up the chat manager");
         return NULL;
     }
+    /* XEP-0184 6 and XEP-0085 5: say that we answer receipts and send
+     * chat states. */
+    xmppc_disco *disco = xmppc_disco_get(conn);
+    if (!disco || xmppc_disco_add_feature(disco, XMPPC_NS_RECEIPTS) < 0 ||
+        xmppc_disco_add_feature(disco,
+                                "http://jabber.org/protocol/chatstates") < 0)
+        xmppc_conn_log(conn, XMPPC_LOG_WARN, "chat",
+                       "cannot advertise receipts and chat states in disco");
     return m;
 }
 

@@ -1578,10 +1578,12 @@ static void presence_caps(xmppc_disco *mgr, xmppc_stanza *p, const char *from)
 
 static int on_presence(xmppc_conn *conn, xmppc_stanza *p, void *ud)
 {
-    (void)conn;
     char *from = NULL;
     const char *raw = xmppc_stanza_get_from(p);
-    if (raw && xmppc_jid_prep(&from, raw) == 0)
+    const char *own = xmppc_conn_get_bound_jid(conn);
+    /* Our own presence echoed by the server: we know our caps. */
+    if (raw && xmppc_jid_prep(&from, raw) == 0 &&
+        !(own && strcmp(from, own) == 0))
         presence_caps(ud, p, from);
     xmppc_free(from);
     xmppc_error_clear();

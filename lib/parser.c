@@ -843,3 +843,62 @@ int xmppc__parser_feed(xmppc__parser *parser, const char *data, size_t len)
     }
     return finish_feed(p);
 }
+
+/* ---- one element from a string --------------------------------------------
+ */
+
+struct one_element {
+    xmppc_stanza *element;
+    int count;
+};
+
+static int keep_element(void *ud, xmppc_stanza *stanza)
+{
+    struct one_element *one = ud;
+    if (one->count++ == 0)
+        one->element = xmppc_stanza_ref(stanza);
+    return 0;
+}
+
+XMPPC_API int xmppc_stanza_from_string(xmppc_stanza **out, const char *xml)
+{
+    static const char header[] =
+        "<stream:stream xmlns='jabber:client' "
+        "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+    static const char footer[] = "</stream:stream>";
+    if (!out || !xml)
+        return xmppc__error(XMPPC_EINVAL, "stanza_from_string: NULL argument");
+    size_t len = strlen(xml);
+    if (len > XMPPC__PARSER_MAX_STANZA_BYTES_CEILING)
+        return xmppc__error(XMPPC_ELIMIT,
+                            "stanza_from_string: %zu bytes is above the "
+                            "limit of %d",
+                            len, XMPPC__PARSER_MAX_STANZA_BYTES_CEILING);
+    struct one_element one = {NULL, 0};
+    xmppc__parser_callbacks cb = {NULL, keep_element, NULL, NULL};
+    xmppc__parser *p = NULL;
+    xmppc__parser_limits limits;
+    int rc = xmppc__parser_new(&p, &cb, &one);
+    if (rc == 0) {
+        xmppc__parser_get_limits(p, &limits);
+        limits.max_stanza_bytes = XMPPC__PARSER_MAX_STANZA_BYTES_CEILING;
+        rc = xmppc__parser_set_limits(p, &limits);
+    }
+    if (rc == 0)
+        rc = xmppc__parser_feed(p, header, sizeof header - 1);
+    if (rc == 0)
+        rc = xmppc__parser_feed(p, xml, len);
+    if (rc == 0)
+        rc = xmppc__parser_feed(p, footer, sizeof footer - 1);
+    if (rc == 0 && one.count != 1)
+        rc = xmppc__error(XMPPC_EINVAL,
+                          "stanza_from_string: %d elements; expected one",
+                          one.count);
+    xmppc__parser_free(p);
+    if (rc < 0) {
+        xmppc_stanza_unref(one.element);
+        return rc;
+    }
+    *out = one.element;
+    return 0;
+}

@@ -306,6 +306,25 @@ XMPPC_API const char *xmppc_stanza_get_child_text(const xmppc_stanza *stanza,
 XMPPC_API int xmppc_stanza_to_string(char **out, size_t *len_out,
                                      const xmppc_stanza *stanza);
 
+/**
+ * Parses one element from text, with the same restricted-XML rules and
+ * checks as the stream reader (no DTD, comment, processing instruction or
+ * entity; UTF-8 only; no unbound prefix). The element is read as if it
+ * stood at the top of a client stream: without an xmlns it is in
+ * `jabber:client`. For stored state (a saved roster) and tests.
+ *
+ * @param[out] out the element (caller owns one reference).
+ * @param xml exactly one element, optionally surrounded by whitespace; at
+ *        most 8 MiB.
+ * @return 0; XMPPC_EPARSE for bad or forbidden XML, text outside the
+ *         element included (the message says what is wrong, the condition
+ *         is in xmppc_error_last()); XMPPC_EINVAL for NULL, no element or
+ *         more than one; XMPPC_ELIMIT for input above 8 MiB or nested too
+ *         deeply; XMPPC_ENOMEM.
+ * @since 0.1
+ */
+XMPPC_API int xmppc_stanza_from_string(xmppc_stanza **out, const char *xml);
+
 /* ---- stanza attributes: to, from, id, type ------------------------------ */
 
 /** The `to` attribute (borrowed), or NULL. @since 0.1 */

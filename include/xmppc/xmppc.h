@@ -21,8 +21,10 @@
 #include <xmppc/conn.h>
 #include <xmppc/io.h>
 #include <xmppc/loop.h>
-#include <xmppc/chat.h>
 #include <xmppc/carbons.h>
+#include <xmppc/chat.h>
+#include <xmppc/presence.h>
+#include <xmppc/roster.h>
 #include <xmppc/jid.h>
 #include <xmppc/forms.h>
 #include <xmppc/disco.h>

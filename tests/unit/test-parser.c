@@ -421,6 +421,35 @@ static void test_invalid_uri_namespace_delivered(void)
     events_free(&ev);
 }
 
+/* The public one-element parser uses the same reader and rules. */
+static void test_stanza_from_string(void)
+{
+    xmppc_stanza *s = NULL;
+    XT_EQ_INT(xmppc_stanza_from_string(
+                  &s, "  <query xmlns='jabber:iq:roster' ver='v1'><item "
+                      "jid='a@b' name='A &amp; B'/></query>\n"),
+              0);
+    XT_EQ_STR(xmppc_stanza_get_ns(s), "jabber:iq:roster");
+    XT_EQ_STR(
+        xmppc_stanza_get_attr(xmppc_stanza_get_child(s, "item", NULL), "name"),
+        "A & B");
+    s = xmppc_stanza_unref(s);
+    XT_EQ_INT(xmppc_stanza_from_string(&s, "<message><body>x</body></message>"),
+              0);
+    XT_EQ_STR(xmppc_stanza_get_ns(s), XMPPC_NS_CLIENT);
+    s = xmppc_stanza_unref(s);
+    XT_EQ_INT(xmppc_stanza_from_string(&s, "<a/><b/>"), XMPPC_EINVAL);
+    XT_EQ_INT(xmppc_stanza_from_string(&s, "   "), XMPPC_EINVAL);
+    XT_EQ_INT(xmppc_stanza_from_string(&s, "<a><!-- c --></a>"), XMPPC_EPARSE);
+    XT_EQ_STR(xmppc_error_last()->condition, "restricted-xml");
+    XT_EQ_INT(xmppc_stanza_from_string(&s, "<!DOCTYPE a><a/>"), XMPPC_EPARSE);
+    XT_EQ_INT(xmppc_stanza_from_string(&s, "x<a/>"), XMPPC_EPARSE);
+    XT_EQ_INT(xmppc_stanza_from_string(&s, "<a>"), XMPPC_EPARSE);
+    XT_EQ_INT(xmppc_stanza_from_string(&s, NULL), XMPPC_EINVAL);
+    XT_CHECK(s == NULL);
+    xmppc_error_clear();
+}
+
 /* ---- chunk boundaries ------------------------------------------------------
  */
 
@@ -1495,51 +1524,49 @@ static void test_enomem_sweep(void)
     xmppc_error_clear();
 }
 
-XT_MAIN(XT_TEST(test_new_free_and_arguments),
-        XT_TEST(test_stream_header_fields),
-        XT_TEST(test_stream_header_absent_fields_null),
-        XT_TEST(test_stream_header_delivered_at_its_last_byte),
-        XT_TEST(test_stanza_tree),
-        XT_TEST(test_stanza_outlives_reader_when_referenced),
-        XT_TEST(test_mixed_content_and_whitespace_inside_stanza),
-        XT_TEST(test_whitespace_keepalives_ignored), XT_TEST(test_stream_close),
-        XT_TEST(test_cdata_allowed),
-        XT_TEST(test_entities_in_attributes_decoded),
-        XT_TEST(test_entities_in_text_decoded),
-        XT_TEST(test_attribute_whitespace_normalised),
-        XT_TEST(test_line_endings_in_text),
-        XT_TEST(test_top_level_in_other_namespaces),
-        XT_TEST(test_invalid_uri_namespace_delivered),
-        XT_TEST(test_split_reference_run), XT_TEST(test_split_at_every_offset),
-        XT_TEST(test_split_one_byte_at_a_time),
-        XT_TEST(test_stop_discards_rest_of_chunk_then_restart),
-        XT_TEST(test_stop_ignores_garbage_after_stop),
-        XT_TEST(test_stop_in_stream_open),
-        XT_TEST(test_reset_mid_stanza_drops_partial_stanza),
-        XT_TEST(test_bad_comment), XT_TEST(test_bad_processing_instruction),
-        XT_TEST(test_bad_dtd), XT_TEST(test_bad_billion_laughs),
-        XT_TEST(test_bad_undefined_entity), XT_TEST(test_bad_unbound_prefix),
-        XT_TEST(test_bad_qnames), XT_TEST(test_bad_namespace_declarations),
-        XT_TEST(test_bad_encoding_declaration),
-        XT_TEST(test_bad_element_in_xml_namespace),
-        XT_TEST(test_exotic_encoding_declarations_silent),
-        XT_TEST(test_utf8_encoding_declaration_accepted),
-        XT_TEST(test_bad_xml_version), XT_TEST(test_bad_utf8),
-        XT_TEST(test_bad_characters), XT_TEST(test_bad_nul_byte),
-        XT_TEST(test_bad_structure),
-        XT_TEST(test_bad_duplicate_namespaced_attribute),
-        XT_TEST(test_bad_stream_namespace), XT_TEST(test_bad_content_namespace),
-        XT_TEST(test_bad_element_in_no_namespace),
-        XT_TEST(test_bad_deep_nesting_stops_early),
-        XT_TEST(test_bad_many_attributes), XT_TEST(test_bad_huge_attribute),
-        XT_TEST(test_attribute_over_attr_limit_under_stanza_limit),
-        XT_TEST(test_limits_default_and_setter),
-        XT_TEST(test_depth_limit_boundary),
-        XT_TEST(test_attr_count_limit_boundary),
-        XT_TEST(test_attr_bytes_limit_boundary),
-        XT_TEST(test_stanza_bytes_limit_boundary),
-        XT_TEST(test_stanza_bytes_counted_from_header_end),
-        XT_TEST(test_oversized_stanza_detected_while_feeding),
-        XT_TEST(test_many_small_stanzas_in_one_big_chunk),
-        XT_TEST(test_tighter_limits_apply_mid_stream),
-        XT_TEST(test_error_state_until_reset), XT_TEST(test_enomem_sweep))
+XT_MAIN(
+    XT_TEST(test_new_free_and_arguments), XT_TEST(test_stream_header_fields),
+    XT_TEST(test_stream_header_absent_fields_null),
+    XT_TEST(test_stream_header_delivered_at_its_last_byte),
+    XT_TEST(test_stanza_tree),
+    XT_TEST(test_stanza_outlives_reader_when_referenced),
+    XT_TEST(test_mixed_content_and_whitespace_inside_stanza),
+    XT_TEST(test_whitespace_keepalives_ignored), XT_TEST(test_stream_close),
+    XT_TEST(test_cdata_allowed), XT_TEST(test_entities_in_attributes_decoded),
+    XT_TEST(test_entities_in_text_decoded),
+    XT_TEST(test_attribute_whitespace_normalised),
+    XT_TEST(test_line_endings_in_text),
+    XT_TEST(test_top_level_in_other_namespaces),
+    XT_TEST(test_invalid_uri_namespace_delivered),
+    XT_TEST(test_stanza_from_string), XT_TEST(test_split_reference_run),
+    XT_TEST(test_split_at_every_offset), XT_TEST(test_split_one_byte_at_a_time),
+    XT_TEST(test_stop_discards_rest_of_chunk_then_restart),
+    XT_TEST(test_stop_ignores_garbage_after_stop),
+    XT_TEST(test_stop_in_stream_open),
+    XT_TEST(test_reset_mid_stanza_drops_partial_stanza),
+    XT_TEST(test_bad_comment), XT_TEST(test_bad_processing_instruction),
+    XT_TEST(test_bad_dtd), XT_TEST(test_bad_billion_laughs),
+    XT_TEST(test_bad_undefined_entity), XT_TEST(test_bad_unbound_prefix),
+    XT_TEST(test_bad_qnames), XT_TEST(test_bad_namespace_declarations),
+    XT_TEST(test_bad_encoding_declaration),
+    XT_TEST(test_bad_element_in_xml_namespace),
+    XT_TEST(test_exotic_encoding_declarations_silent),
+    XT_TEST(test_utf8_encoding_declaration_accepted),
+    XT_TEST(test_bad_xml_version), XT_TEST(test_bad_utf8),
+    XT_TEST(test_bad_characters), XT_TEST(test_bad_nul_byte),
+    XT_TEST(test_bad_structure),
+    XT_TEST(test_bad_duplicate_namespaced_attribute),
+    XT_TEST(test_bad_stream_namespace), XT_TEST(test_bad_content_namespace),
+    XT_TEST(test_bad_element_in_no_namespace),
+    XT_TEST(test_bad_deep_nesting_stops_early),
+    XT_TEST(test_bad_many_attributes), XT_TEST(test_bad_huge_attribute),
+    XT_TEST(test_attribute_over_attr_limit_under_stanza_limit),
+    XT_TEST(test_limits_default_and_setter), XT_TEST(test_depth_limit_boundary),
+    XT_TEST(test_attr_count_limit_boundary),
+    XT_TEST(test_attr_bytes_limit_boundary),
+    XT_TEST(test_stanza_bytes_limit_boundary),
+    XT_TEST(test_stanza_bytes_counted_from_header_end),
+    XT_TEST(test_oversized_stanza_detected_while_feeding),
+    XT_TEST(test_many_small_stanzas_in_one_big_chunk),
+    XT_TEST(test_tighter_limits_apply_mid_stream),
+    XT_TEST(test_error_state_until_reset), XT_TEST(test_enomem_sweep))
