@@ -130,6 +130,8 @@ struct xmppc_conn {
     void (*test_sink)(void *ud, const char *xml);
     void *test_sink_ud;
     char *test_bound_jid;
+    struct xmppc_state_listener **listeners; /* in registration order */
+    size_t nlisteners;
     struct xmppc_timer **timers; /* pending, unordered (few per connection) */
     size_t ntimers;
     xmppc__attachment *attachments; /* feature modules' state */

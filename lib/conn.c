@@ -40,6 +40,9 @@ XMPPC_API const char *xmppc_conn_state_name(xmppc_conn_state state)
 
 static void conn_destroy(xmppc_conn *c);
 static void drop_timers(xmppc_conn *c);
+static void drop_state_listeners(xmppc_conn *c);
+static void notify_state_listeners(xmppc_conn *c, xmppc_conn_state state,
+                                   const xmppc_error *err);
 static void fire_due_timers(xmppc_conn *c);
 static uint64_t timer_deadline(const struct xmppc_timer *t);
 
@@ -97,6 +100,7 @@ static void set_state(xmppc_conn *c, xmppc_conn_state state,
                err ? err->message : "");
     if (c->state_cb)
         c->state_cb(c, state, err, c->state_ud);
+    notify_state_listeners(c, state, err);
 }
 
 static void close_attempts(xmppc_conn *c, int keep_fd)
@@ -899,6 +903,7 @@ static void conn_destroy(xmppc_conn *c)
     teardown(c, NULL);
     xmppc__dispatch_free(c->dispatch);
     drop_timers(c);
+    drop_state_listeners(c);
     /* Modules' state goes after their handlers: a handler's destroy may
      * still use it. Last attached, first destroyed. */
     while (c->nattachments > 0) {
@@ -1429,4 +1434,119 @@ XMPPC_API void xmppc_conn_log(xmppc_conn *c, xmppc_log_level level,
         return;
     xmppc__log(c ? &c->logger : NULL, level, area ? area : "app", "%s",
                message);
+}
+
+/* ---- state listeners ------------------------------------------------------
+ */
+
+struct xmppc_state_listener {
+    xmppc_conn *conn; /* NULL once removed or orphaned */
+    xmppc_state_cb cb;
+    void *userdata;
+    xmppc_destroy_cb destroy;
+    bool floating;        /* no handle: freed by the library */
+    unsigned int running; /* its callback is on the stack */
+    bool orphaned;        /* handle freed meanwhile: free on return */
+};
+
+XMPPC_API int xmppc_conn_add_state_listener(xmppc_conn *c,
+                                            xmppc_state_listener **handle_out,
+                                            xmppc_state_cb cb, void *userdata,
+                                            xmppc_destroy_cb destroy)
+{
+    if (!c || !cb)
+        return xmppc__error(XMPPC_EINVAL, "add_state_listener: NULL argument");
+    struct xmppc_state_listener *l = xmppc__calloc(1, sizeof *l);
+    struct xmppc_state_listener **list =
+        l ? xmppc__reallocarray(c->listeners, c->nlisteners + 1, sizeof *list)
+          : NULL;
+    if (!list) {
+        xmppc_free(l);
+        return XMPPC_ENOMEM;
+    }
+    c->listeners = list;
+    l->conn = c;
+    l->cb = cb;
+    l->userdata = userdata;
+    l->destroy = destroy;
+    l->floating = handle_out == NULL;
+    c->listeners[c->nlisteners++] = l;
+    if (handle_out)
+        *handle_out = l;
+    return 0;
+}
+
+/* Detaches @p l, runs its destroy callback, frees it when nobody holds it. */
+static void detach_listener(struct xmppc_state_listener *l)
+{
+    xmppc_conn *c = l->conn;
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nlisteners; i++)
+        if (c->listeners[i] == l) {
+            memmove(&c->listeners[i], &c->listeners[i + 1],
+                    (c->nlisteners - i - 1) * sizeof l);
+            c->nlisteners--;
+            break;
+        }
+    l->conn = NULL;
+    if (l->destroy)
+        l->destroy(l->userdata);
+    if ((l->floating || l->orphaned) && !l->running)
+        xmppc_free(l);
+}
+
+static void notify_state_listeners(xmppc_conn *c, xmppc_conn_state state,
+                                   const xmppc_error *err)
+{
+    /* A snapshot: listeners may add or remove listeners. Each one is kept
+     * alive while its callback runs. */
+    size_t n = c->nlisteners;
+    if (n == 0)
+        return;
+    struct xmppc_state_listener *stack[16];
+    struct xmppc_state_listener **snap =
+        n <= 16 ? stack : xmppc__calloc(n, sizeof *snap);
+    if (!snap)
+        return; /* out of memory: listeners miss this change (logged) */
+    memcpy(snap, c->listeners, n * sizeof *snap);
+    for (size_t i = 0; i < n; i++)
+        snap[i]->running++;
+    for (size_t i = 0; i < n; i++)
+        if (snap[i]->conn == c)
+            snap[i]->cb(c, state, err, snap[i]->userdata);
+    for (size_t i = 0; i < n; i++) {
+        struct xmppc_state_listener *l = snap[i];
+        if (--l->running == 0 && !l->conn && (l->floating || l->orphaned))
+            xmppc_free(l);
+    }
+    if (snap != stack)
+        xmppc_free(snap);
+}
+
+XMPPC_API void xmppc_state_listener_remove(xmppc_state_listener *l)
+{
+    if (l)
+        detach_listener(l);
+}
+
+XMPPC_API void xmppc_state_listener_free(xmppc_state_listener *l)
+{
+    if (!l)
+        return;
+    l->orphaned = true;
+    if (l->conn) {
+        detach_listener(l); /* frees it unless its callback is running */
+        return;
+    }
+    if (!l->running)
+        xmppc_free(l);
+}
+
+static void drop_state_listeners(xmppc_conn *c)
+{
+    while (c->nlisteners > 0)
+        detach_listener(c->listeners[c->nlisteners - 1]);
+    xmppc_free(c->listeners);
+    c->listeners = NULL;
 }

@@ -374,6 +374,37 @@ XMPPC_API int xmppc_conn_close_with_error(xmppc_conn *conn, int code,
 XMPPC_API void xmppc_conn_log(xmppc_conn *conn, xmppc_log_level level,
                               const char *area, const char *message);
 
+/** A state listener (see xmppc_conn_add_state_listener()). */
+typedef struct xmppc_state_listener xmppc_state_listener;
+
+/**
+ * Adds a listener for state changes, called after the state callback with
+ * the same arguments. Unlike the single state callback (the
+ * application's), any number can be added: feature modules use them to
+ * load the roster when the connection becomes ready, for instance.
+ * @param[out] handle_out the listener's handle (caller owns it; release it
+ *             with xmppc_state_listener_free()), or NULL for a listener
+ *             that lives as long as the connection.
+ * @param destroy called once when the listener is removed or the
+ *        connection is freed (may be NULL).
+ * @return 0; XMPPC_EINVAL; XMPPC_ENOMEM (destroy is not called).
+ * Scope: notified.
+ * @since 0.1
+ */
+XMPPC_API int xmppc_conn_add_state_listener(xmppc_conn *conn,
+                                            xmppc_state_listener **handle_out,
+                                            xmppc_state_cb cb, void *userdata,
+                                            xmppc_destroy_cb destroy);
+
+/** Removes a listener (its destroy callback runs); safe inside callbacks;
+ * NULL-safe. The handle stays valid until xmppc_state_listener_free().
+ * @since 0.1 */
+XMPPC_API void xmppc_state_listener_remove(xmppc_state_listener *listener);
+
+/** Removes the listener if still attached and frees the handle; works
+ * whether or not the connection still exists. NULL-safe. @since 0.1 */
+XMPPC_API void xmppc_state_listener_free(xmppc_state_listener *listener);
+
 /* ---- per-connection data for feature modules ------------------------- */
 
 /**
