@@ -49,9 +49,11 @@ int main(int argc, char **argv)
     if (!conn)
         return 1;
     fetch f = {0};
+    /* Set up before connecting, the manager would fetch at login by
+     * itself; here the fetch is explicit, for its result callback. */
     xmppc_roster *roster = xmppc_roster_get(conn);
-    if (!roster || xmppc_loop_new(&f.loop) < 0 ||
-        xmppc_loop_add(f.loop, conn) < 0 ||
+    if (!roster || xmppc_roster_set_load_at_login(roster, 0) < 0 ||
+        xmppc_loop_new(&f.loop) < 0 || xmppc_loop_add(f.loop, conn) < 0 ||
         xmppc_conn_connect_sync(conn, 30000) < 0 ||
         xmppc_roster_request(roster, on_roster, &f, NULL) < 0) {
         fprintf(stderr, "roster-dump: %s\n", xmppc_error_last()->message);

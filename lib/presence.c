@@ -37,6 +37,9 @@ typedef struct presence_manager {
     size_t count, cap;
     uint64_t seq;
     xmppc_handler *tracker;
+    xmppc_state_listener *state_listener;
+    bool announced; /* own presence sent and not withdrawn: resend on login */
+    bool was_ready;
 } presence_manager;
 
 static const char manager_key;
@@ -65,6 +68,7 @@ static void manager_free(void *data)
 {
     presence_manager *m = data;
     xmppc_handler_free(m->tracker);
+    xmppc_state_listener_free(m->state_listener);
     for (size_t i = 0; i < m->count; i++)
         info_free(m->entries[i]);
     xmppc_free(m->entries);
@@ -190,6 +194,36 @@ fail:
     return XMPPC_CONTINUE;
 }
 
+static void forget_entries(presence_manager *m)
+{
+    for (size_t i = 0; i < m->count; i++)
+        info_free(m->entries[i]);
+    m->count = 0;
+}
+
+static int send_presence(xmppc_conn *conn, const char *to,
+                         xmppc_presence_show show, const char *status,
+                         int priority);
+
+/* A new session starts with nobody's presence known and, if the
+ * application had announced its own, announces it again. */
+static void on_state(xmppc_conn *conn, xmppc_conn_state state,
+                     const xmppc_error *err, void *userdata)
+{
+    (void)err;
+    presence_manager *m = userdata;
+    if (state == XMPPC_STATE_READY) {
+        m->was_ready = true;
+        if (m->announced && send_presence(conn, NULL, m->own_show,
+                                          m->own_status, m->own_priority) < 0)
+            xmppc_conn_log(conn, XMPPC_LOG_WARN, "presence",
+                           xmppc_error_last()->message);
+    } else if (m->was_ready && state == XMPPC_STATE_DISCONNECTED) {
+        m->was_ready = false;
+        forget_entries(m);
+    }
+}
+
 static presence_manager *get_manager(xmppc_conn *conn)
 {
     if (!conn) {
@@ -209,8 +243,11 @@ static presence_manager *get_manager(xmppc_conn *conn)
         xmppc_free(m);
         return NULL;
     }
+    m->was_ready = xmppc_conn_get_state(conn) == XMPPC_STATE_READY;
     if (xmppc_conn_add_handler(conn, &m->tracker, "presence", NULL, NULL, track,
-                               m, NULL) < 0) {
+                               m, NULL) < 0 ||
+        xmppc_conn_add_state_listener(conn, &m->state_listener, on_state, m,
+                                      NULL) < 0) {
         int code = xmppc_error_last()->code;
         xmppc_conn_attach(conn, &manager_key, NULL, NULL); /* frees m */
         xmppc__error(code, "presence: cannot set up the presence manager");
@@ -286,6 +323,7 @@ XMPPC_API int xmppc_presence_resend_own(xmppc_conn *conn)
     presence_manager *m = get_manager(conn);
     if (!m)
         return xmppc_error_last()->code;
+    m->announced = true; /* also when not ready: sent at the next login */
     return send_presence(conn, NULL, m->own_show, m->own_status,
                          m->own_priority);
 }
@@ -304,8 +342,10 @@ XMPPC_API int xmppc_presence_send_to(xmppc_conn *conn, const char *to,
 XMPPC_API int xmppc_presence_send_unavailable(xmppc_conn *conn,
                                               const char *status)
 {
-    if (!get_manager(conn))
+    presence_manager *m = get_manager(conn);
+    if (!m)
         return xmppc_error_last()->code;
+    m->announced = false;
     return send_presence(conn, NULL, XMPPC_PRESENCE_UNAVAILABLE, status, 0);
 }
 
@@ -445,9 +485,7 @@ XMPPC_API void xmppc_presence_clear(xmppc_conn *conn)
     presence_manager *m = get_manager(conn);
     if (!m)
         return;
-    for (size_t i = 0; i < m->count; i++)
-        info_free(m->entries[i]);
-    m->count = 0;
+    forget_entries(m);
 }
 
 /* ---- listeners ---------------------------------------------------------- */

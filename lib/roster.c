@@ -47,6 +47,8 @@ struct xmppc_roster {
     xmppc_destroy_cb store_destroy;
     ev_listener *listeners;
     int firing;
+    xmppc_state_listener *state_listener;
+    bool load_at_login;
 };
 
 static const char manager_key;
@@ -829,6 +831,7 @@ static void manager_free(void *data)
     xmppc_roster *r = data;
     xmppc_handler_free(r->push_handler);
     xmppc_handler_free(r->sub_handler);
+    xmppc_state_listener_free(r->state_listener);
     for (ev_listener *l = r->listeners, *next; l; l = next) {
         next = l->next;
         if (l->dead)
@@ -845,6 +848,18 @@ static void manager_free(void *data)
     xmppc_free(r);
 }
 
+/* Fetches the roster at each login (RFC 6121 §2.2: before initial
+ * presence, hence registered before the presence manager's listener). */
+static void on_state(xmppc_conn *conn, xmppc_conn_state state,
+                     const xmppc_error *err, void *userdata)
+{
+    (void)conn, (void)err;
+    xmppc_roster *r = userdata;
+    if (state == XMPPC_STATE_READY && r->load_at_login &&
+        xmppc_roster_request(r, NULL, NULL, NULL) < 0)
+        log_msg(r, XMPPC_LOG_WARN, xmppc_error_last()->message);
+}
+
 XMPPC_API xmppc_roster *xmppc_roster_get(xmppc_conn *conn)
 {
     if (!conn) {
@@ -854,20 +869,27 @@ XMPPC_API xmppc_roster *xmppc_roster_get(xmppc_conn *conn)
     xmppc_roster *r = xmppc_conn_attached(conn, &manager_key);
     if (r)
         return r;
-    /* The presence manager first, so that it tracks presence before the
-     * roster's listeners look at it. */
-    if (xmppc_presence_count(conn, "") == 0)
-        xmppc_error_clear();
     r = xmppc__calloc(1, sizeof *r);
     if (!r) {
         xmppc__error(XMPPC_ENOMEM, "roster: out of memory");
         return NULL;
     }
     r->conn = conn;
+    r->load_at_login = true;
     if (xmppc_conn_attach(conn, &manager_key, r, manager_free) < 0) {
         xmppc_free(r);
         return NULL;
     }
+    if (xmppc_conn_add_state_listener(conn, &r->state_listener, on_state, r,
+                                      NULL) < 0) {
+        xmppc_conn_attach(conn, &manager_key, NULL, NULL); /* frees r */
+        xmppc__error(XMPPC_ENOMEM, "roster: out of memory");
+        return NULL;
+    }
+    /* The presence manager before the roster's handlers, so that it tracks
+     * presence before the roster's listeners look at it. */
+    if (xmppc_presence_count(conn, "") == 0)
+        xmppc_error_clear();
     if (xmppc_conn_add_handler(conn, &r->push_handler, "iq", "set",
                                XMPPC_NS_ROSTER, on_push, r, NULL) < 0 ||
         xmppc_conn_add_handler(conn, &r->sub_handler, "presence", "subscribe",
@@ -883,6 +905,14 @@ XMPPC_API xmppc_roster *xmppc_roster_get(xmppc_conn *conn)
 XMPPC_API xmppc_conn *xmppc_roster_get_conn(const xmppc_roster *roster)
 {
     return roster ? roster->conn : NULL;
+}
+
+XMPPC_API int xmppc_roster_set_load_at_login(xmppc_roster *roster, int enabled)
+{
+    if (!roster)
+        return xmppc__error(XMPPC_EINVAL, "roster: NULL roster");
+    roster->load_at_login = enabled != 0;
+    return 0;
 }
 
 XMPPC_API int xmppc_roster_is_loaded(const xmppc_roster *roster)

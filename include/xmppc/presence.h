@@ -15,9 +15,16 @@
  * registered earlier that returns XMPPC_HANDLED for a presence hides it
  * from the table: set the manager up first (e.g. with
  * xmppc_presence_count(conn, "")) when that matters. The manager lives as
- * long as the connection. Its table is cleared by nothing but presence of
- * type "unavailable" or "error": an application that reconnects should
- * call xmppc_presence_clear() when the connection drops.
+ * long as the connection. Its table loses entries on presence of type
+ * "unavailable" or "error", and is cleared when a ready connection drops
+ * (XMPPC_STATE_DISCONNECTED): presence from an old session is stale.
+ *
+ * **Logins.** Once the own presence is announced (xmppc_presence_set_own()
+ * or xmppc_presence_resend_own(), also before xmppc_conn_connect()), the
+ * manager sends it each time the connection becomes ready, until
+ * xmppc_presence_send_unavailable() withdraws it. A roster manager set up
+ * first fetches the roster before that presence goes out (RFC 6121
+ * §2.2).
  *
  * **Tracking.** Available presence (no type) from a JID stores its show,
  * status, priority and the time it arrived; "unavailable" from a full JID
@@ -74,15 +81,14 @@ XMPPC_API const char *xmppc_presence_show_name(xmppc_presence_show show);
 /**
  * Sets and broadcasts the own presence: `<presence>` with `<show/>` (none
  * for XMPPC_PRESENCE_AVAILABLE), `<status/>` and `<priority/>` (when not
- * 0). The values are kept, also when sending fails, for
- * xmppc_presence_resend_own() (e.g. from the state callback when the
- * connection becomes ready again).
+ * 0). The values are kept, also when sending fails, and sent again at
+ * each login (see "Logins" above) and by xmppc_presence_resend_own().
  * @param show any value but XMPPC_PRESENCE_UNAVAILABLE (use
  *        xmppc_presence_send_unavailable()).
  * @param status a status text, or NULL.
  * @param priority -128..127.
  * @return 0 once queued; XMPPC_EINVAL; XMPPC_ESTATE unless ready (the
- *         values are kept); XMPPC_ENOMEM.
+ *         values are kept and sent at the next login); XMPPC_ENOMEM.
  * @since 0.1
  */
 XMPPC_API int xmppc_presence_set_own(xmppc_conn *conn, xmppc_presence_show show,

@@ -125,6 +125,16 @@ XMPPC_API int xmppc_roster_request(xmppc_roster *roster,
                                    xmppc_roster_result_cb cb, void *userdata,
                                    xmppc_destroy_cb destroy);
 
+/**
+ * Whether the roster is fetched (as by xmppc_roster_request() without a
+ * callback) each time the connection becomes ready: on by default, so a
+ * manager set up before xmppc_conn_connect() is loaded at login and again
+ * after every reconnection. A manager set up while already ready is not
+ * fetched until xmppc_roster_request().
+ * @return 0; XMPPC_EINVAL. @since 0.1
+ */
+XMPPC_API int xmppc_roster_set_load_at_login(xmppc_roster *roster, int enabled);
+
 /** Whether a fetch has completed since the manager was set up. @since 0.1 */
 XMPPC_API int xmppc_roster_is_loaded(const xmppc_roster *roster);
 

@@ -31,9 +31,13 @@ static void sink(void *ud, const char *xml)
     s->id[0] = '\0';
     size_t o = 0;
     for (const char *p = xml; *p && o + 8 < sizeof s->last;) {
-        size_t n = strspn(p + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqr"
-                                 "stuvwxyz0123456789_-");
-        if (strncmp(p, "id='", 4) == 0 && n == 16 && p[20] == '\'') {
+        /* strspn only past a complete "id='": never beyond the NUL. */
+        size_t n =
+            strncmp(p, "id='", 4) == 0
+                ? strspn(p + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+                                "opqrstuvwxyz0123456789_-")
+                : 0;
+        if (n == 16 && p[20] == '\'') {
             memcpy(s->id, p + 4, 16);
             s->id[16] = '\0';
             memcpy(s->last + o, "id='*'", 6);
@@ -660,7 +664,76 @@ static void test_file_store(void)
     rmdir(dir);
 }
 
-XT_MAIN(XT_TEST(test_fetch), XT_TEST(test_pushes_from_own_account),
-        XT_TEST(test_spoofed_pushes), XT_TEST(test_editing),
-        XT_TEST(test_subscriptions), XT_TEST(test_presence_of_contacts),
-        XT_TEST(test_versioned_fetch), XT_TEST(test_file_store))
+/* Output of a whole login: each stanza's first 60 characters, in order. */
+typedef struct login_log {
+    sent out; /* first: sink() takes the same pointer */
+    char order[1024];
+    char get_id[64];
+} login_log;
+
+static void login_sink(void *ud, const char *xml)
+{
+    login_log *l = ud;
+    sink(&l->out, xml);
+    if (strstr(xml, "xmlns='" NS "'") && strstr(xml, "type='get'"))
+        snprintf(l->get_id, sizeof l->get_id, "%s", l->out.id);
+    size_t n = strlen(l->order);
+    snprintf(l->order + n, sizeof l->order - n, "%.60s|", l->out.last);
+}
+
+static void test_load_at_login(void)
+{
+    login_log l = {0};
+    xmppc_conn *c = NULL;
+    XT_EQ_INT(xmppc_conn_new(&c, OWN, "pw"), 0);
+    xmppc_roster *r = xmppc_roster_get(c); /* before connecting */
+    XT_EQ_INT(xmppc_presence_set_own(c, XMPPC_PRESENCE_AWAY, NULL, 0),
+              XMPPC_ESTATE); /* kept for the login */
+    XT_EQ_INT(xmppc__conn_test_ready(c, OWN_FULL, login_sink, &l), 0);
+    /* RFC 6121 §2.2: the roster first, then initial presence. */
+    XT_EQ_STR(l.order, "<iq type='get' id='*'><query xmlns='" NS "'/></iq>"
+                       "|<presence><show>away</show></presence>|");
+    char buf[512];
+    snprintf(buf, sizeof buf,
+             "<iq type='result' id='%s'><query xmlns='" NS "'>"
+             "<item jid='romeo@example.net' subscription='both'/>"
+             "</query></iq>",
+             l.get_id);
+    XT_EQ_INT(xmppc__conn_test_inject(c, buf), 0);
+    XT_EQ_INT(xmppc_roster_is_loaded(r), 1);
+    XT_EQ_INT(xmppc_roster_count(r), 1);
+    XT_EQ_INT(xmppc__conn_test_inject(
+                  c, "<presence from='romeo@example.net/orchard'/>"),
+              0);
+    XT_EQ_INT(xmppc_presence_count(c, "romeo@example.net"), 1);
+
+    /* The connection drops: presence from that session is forgotten, the
+     * roster kept; the next login fetches and announces again. */
+    xmppc__conn_test_disconnect(c);
+    XT_EQ_INT(xmppc_presence_count(c, "romeo@example.net"), 0);
+    XT_EQ_INT(xmppc_roster_count(r), 1);
+    l.order[0] = '\0';
+    XT_EQ_INT(xmppc__conn_test_ready(c, OWN_FULL, login_sink, &l), 0);
+    XT_EQ_STR(l.order, "<iq type='get' id='*'><query xmlns='" NS "'/></iq>"
+                       "|<presence><show>away</show></presence>|");
+
+    /* Withdrawn presence is not announced; a disabled fetch not made. */
+    XT_EQ_INT(xmppc_presence_send_unavailable(c, NULL), 0);
+    xmppc__conn_test_disconnect(c);
+    l.order[0] = '\0';
+    XT_EQ_INT(xmppc__conn_test_ready(c, OWN_FULL, login_sink, &l), 0);
+    XT_EQ_STR(l.order, "<iq type='get' id='*'><query xmlns='" NS "'/></iq>|");
+    XT_EQ_INT(xmppc_roster_set_load_at_login(r, 0), 0);
+    XT_EQ_INT(xmppc_roster_set_load_at_login(NULL, 0), XMPPC_EINVAL);
+    xmppc__conn_test_disconnect(c);
+    l.order[0] = '\0';
+    XT_EQ_INT(xmppc__conn_test_ready(c, OWN_FULL, login_sink, &l), 0);
+    XT_EQ_STR(l.order, "");
+    done(c);
+}
+
+XT_MAIN(XT_TEST(test_fetch), XT_TEST(test_load_at_login),
+        XT_TEST(test_pushes_from_own_account), XT_TEST(test_spoofed_pushes),
+        XT_TEST(test_editing), XT_TEST(test_subscriptions),
+        XT_TEST(test_presence_of_contacts), XT_TEST(test_versioned_fetch),
+        XT_TEST(test_file_store))
