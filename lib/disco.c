@@ -14,6 +14,7 @@
 
 #include "xmppc-private.h"
 #include <xmppc/disco.h>
+#include <xmppc/presence.h>
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -651,6 +652,8 @@ struct xmppc_disco {
     size_t njids;
     char **pending; /* vers being verified */
     size_t npending;
+    xmppc_timer *refresh; /* pending resend of the own presence */
+    bool announced;       /* caps attached to some presence */
 };
 
 #define CACHE_MAX 512
@@ -675,6 +678,7 @@ static void caps_entry_free(caps_entry *e)
 static void mgr_free(void *data)
 {
     xmppc_disco *mgr = data;
+    xmppc_timer_free(mgr->refresh);
     xmppc_disco_info_unref(mgr->own);
     xmppc_free(mgr->node);
     xmppc_free(mgr->ver);
@@ -700,10 +704,27 @@ static const char *own_ver(xmppc_disco *mgr)
     return mgr->ver;
 }
 
+static void refresh_presence(xmppc_conn *conn, void *userdata)
+{
+    xmppc_disco *mgr = userdata;
+    xmppc_timer_free(mgr->refresh); /* safe inside its own callback */
+    mgr->refresh = NULL;
+    if (xmppc_presence_update_own(conn) < 0)
+        xmppc_conn_log(conn, XMPPC_LOG_WARN, "disco",
+                       xmppc_error_last()->message);
+}
+
+/* The ver changes: contacts learn it from the next presence (XEP-0115
+ * §4), sent once after a burst of changes such as a module's setup. */
 static void changed(xmppc_disco *mgr)
 {
     xmppc_free(mgr->ver);
     mgr->ver = NULL;
+    if (mgr->announced && !mgr->refresh &&
+        xmppc_conn_get_state(mgr->conn) == XMPPC_STATE_READY &&
+        xmppc_conn_add_timer(mgr->conn, &mgr->refresh, 0, refresh_presence, mgr,
+                             NULL) < 0)
+        xmppc_error_clear(); /* out of memory: the next presence has it */
 }
 
 static int send_and_free(xmppc_conn *conn, xmppc_stanza *s)
@@ -814,6 +835,11 @@ XMPPC_API xmppc_disco *xmppc_disco_get(xmppc_conn *conn)
         return NULL;
     }
     return mgr;
+}
+
+XMPPC_API xmppc_disco *xmppc_disco_find(xmppc_conn *conn)
+{
+    return conn ? xmppc_conn_attached(conn, &disco_key) : NULL;
 }
 
 XMPPC_API xmppc_conn *xmppc_disco_get_conn(const xmppc_disco *mgr)
@@ -1382,6 +1408,8 @@ XMPPC_API int xmppc_caps_attach(xmppc_disco *mgr, xmppc_stanza *presence)
     if (rc == 0)
         rc = xmppc_stanza_add_child(presence, c);
     xmppc_stanza_unref(c);
+    if (rc == 0)
+        mgr->announced = true;
     return rc;
 }
 

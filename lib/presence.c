@@ -15,6 +15,7 @@
 
 #include "xmppc-private.h"
 #include <xmppc/conn.h>
+#include <xmppc/disco.h>
 #include <xmppc/jid.h>
 #include <xmppc/presence.h>
 #include <xmppc/stanza.h>
@@ -291,6 +292,13 @@ static int send_presence(xmppc_conn *conn, const char *to,
 {
     xmppc_stanza *p = NULL;
     int rc = build(&p, to, show, status, priority);
+    /* XEP-0115: available presence carries the entity capabilities when a
+     * disco manager is set up; without them the presence still goes. */
+    xmppc_disco *disco = xmppc_disco_find(conn);
+    if (rc == 0 && disco && show != XMPPC_PRESENCE_UNAVAILABLE &&
+        xmppc_caps_attach(disco, p) < 0)
+        xmppc_conn_log(conn, XMPPC_LOG_WARN, "presence",
+                       xmppc_error_last()->message);
     if (rc == 0)
         rc = xmppc_conn_send(conn, p);
     xmppc_stanza_unref(p);
@@ -337,6 +345,18 @@ XMPPC_API int xmppc_presence_send_to(xmppc_conn *conn, const char *to,
     if (!get_manager(conn))
         return xmppc_error_last()->code;
     return send_presence(conn, to, show, status, priority);
+}
+
+XMPPC_API int xmppc_presence_update_own(xmppc_conn *conn)
+{
+    if (!conn)
+        return xmppc__error(XMPPC_EINVAL, "presence: NULL connection");
+    presence_manager *m = xmppc_conn_attached(conn, &manager_key);
+    if (!m || !m->announced || xmppc_conn_get_state(conn) != XMPPC_STATE_READY)
+        return 0;
+    int rc =
+        send_presence(conn, NULL, m->own_show, m->own_status, m->own_priority);
+    return rc < 0 ? rc : 1;
 }
 
 XMPPC_API int xmppc_presence_send_unavailable(xmppc_conn *conn,

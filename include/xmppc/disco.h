@@ -71,6 +71,10 @@ typedef struct xmppc_disco_items xmppc_disco_items;
  */
 XMPPC_API xmppc_disco *xmppc_disco_get(xmppc_conn *conn);
 
+/** The connection's disco manager if one is set up, else NULL (never
+ * sets one up; no error). @since 0.1 */
+XMPPC_API xmppc_disco *xmppc_disco_find(xmppc_conn *conn);
+
 /** The manager's connection (borrowed). @since 0.1 */
 XMPPC_API xmppc_conn *xmppc_disco_get_conn(const xmppc_disco *mgr);
 
@@ -331,8 +335,10 @@ XMPPC_API const char *xmppc_caps_get_ver(xmppc_disco *mgr);
 
 /**
  * Adds (or replaces) `<c xmlns='http://jabber.org/protocol/caps'
- * hash='sha-1' node=... ver=.../>` in an outgoing presence. Call it for
- * every available presence you send, again after features changed.
+ * hash='sha-1' node=... ver=.../>` in an outgoing presence. The
+ * presence functions of presence.h do it for the presence they send, and
+ * resend the own presence when identities, features or forms change;
+ * call it for available presence you build yourself.
  * @return 0; XMPPC_EINVAL (NULL, not a presence); XMPPC_ENOMEM.
  * @since 0.1
  */

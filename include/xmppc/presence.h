@@ -19,6 +19,10 @@
  * "unavailable" or "error", and is cleared when a ready connection drops
  * (XMPPC_STATE_DISCONNECTED): presence from an old session is stale.
  *
+ * **Entity capabilities.** When the connection has a disco manager
+ * (disco.h), every available presence sent here carries its XEP-0115
+ * `<c/>`, and the own presence is sent again when its features change.
+ *
  * **Logins.** Once the own presence is announced (xmppc_presence_set_own()
  * or xmppc_presence_resend_own(), also before xmppc_conn_connect()), the
  * manager sends it each time the connection becomes ready, until
@@ -98,6 +102,13 @@ XMPPC_API int xmppc_presence_set_own(xmppc_conn *conn, xmppc_presence_show show,
  * available presence when none was). @return as xmppc_presence_set_own().
  * @since 0.1 */
 XMPPC_API int xmppc_presence_resend_own(xmppc_conn *conn);
+
+/** Sends the own presence again if it is announced (see "Logins") and
+ * the connection is ready; otherwise nothing, and no manager is set up.
+ * The disco manager calls it when the entity capabilities change.
+ * @return 1 if sent; 0 if nothing to do; XMPPC_EINVAL; XMPPC_ENOMEM.
+ * @since 0.1 */
+XMPPC_API int xmppc_presence_update_own(xmppc_conn *conn);
 
 /**
  * Sends directed presence (RFC 6121 §4.6) to @p to; the own presence

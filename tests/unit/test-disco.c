@@ -9,6 +9,7 @@
 
 #include "../xtest.h"
 #include "conn-private.h"
+#include "xmppc/presence.h"
 
 typedef struct sent {
     int count;
@@ -640,6 +641,58 @@ static void test_remote_caps(void)
     done(c);
 }
 
+/* Presence sent through presence.h carries the caps; a change of features
+ * re-announces the own presence once, with the new ver. */
+static void test_caps_in_own_presence(void)
+{
+    sent out = {0};
+    xmppc_conn *c = ready(&out);
+    XT_CHECK(xmppc_disco_find(c) == NULL);
+    XT_CHECK(xmppc_disco_find(NULL) == NULL);
+    XT_EQ_INT(xmppc_presence_set_own(c, XMPPC_PRESENCE_AVAILABLE, NULL, 0), 0);
+    XT_EQ_STR(out.last, "<presence/>"); /* no disco manager: no caps */
+    xmppc_disco *d = xmppc_disco_get(c);
+    XT_CHECK(xmppc_disco_find(c) == d);
+    char want[512];
+    snprintf(want, sizeof want,
+             "<presence><c xmlns='http://jabber.org/protocol/caps' "
+             "hash='sha-1' node='%s' ver='%s'/></presence>",
+             xmppc_caps_get_node(d), xmppc_caps_get_ver(d));
+    XT_EQ_INT(xmppc_presence_resend_own(c), 0);
+    XT_EQ_STR(out.last, want);
+    int before = out.count;
+
+    /* Three changes, one presence, after the current call returns. */
+    XT_EQ_INT(xmppc_disco_add_feature(d, "urn:example:a"), 0);
+    XT_EQ_INT(xmppc_disco_add_feature(d, "urn:example:b"), 0);
+    XT_EQ_INT(xmppc_disco_remove_feature(d, "urn:example:a"), 1);
+    XT_EQ_INT(out.count, before);
+    xmppc__conn_test_run_timers(c);
+    XT_EQ_INT(out.count, before + 1);
+    snprintf(want, sizeof want,
+             "<presence><c xmlns='http://jabber.org/protocol/caps' "
+             "hash='sha-1' node='%s' ver='%s'/></presence>",
+             xmppc_caps_get_node(d), xmppc_caps_get_ver(d));
+    XT_EQ_STR(out.last, want);
+    XT_CHECK(strstr(out.last, "ver=''") == NULL);
+    xmppc__conn_test_run_timers(c);
+    XT_EQ_INT(out.count, before + 1);
+
+    /* Unavailable presence has no caps; once withdrawn, changes send
+     * nothing. */
+    XT_EQ_INT(xmppc_presence_send_unavailable(c, NULL), 0);
+    XT_EQ_STR(out.last, "<presence type='unavailable'/>");
+    XT_EQ_INT(xmppc_disco_add_feature(d, "urn:example:c"), 0);
+    xmppc__conn_test_run_timers(c);
+    XT_EQ_INT(out.count, before + 2);
+    XT_EQ_INT(xmppc_presence_update_own(c), 0);
+    XT_EQ_INT(xmppc_presence_update_own(NULL), XMPPC_EINVAL);
+    xmppc__conn_test_disconnect(c);
+    xmppc_conn_unref(c);
+    xmppc_error_clear();
+}
+
 XT_MAIN(XT_TEST(test_caps_vectors), XT_TEST(test_own_caps),
         XT_TEST(test_answers), XT_TEST(test_get_info_cache_errors),
-        XT_TEST(test_items_supports_find_service), XT_TEST(test_remote_caps))
+        XT_TEST(test_items_supports_find_service), XT_TEST(test_remote_caps),
+        XT_TEST(test_caps_in_own_presence))
