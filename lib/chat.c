@@ -43,6 +43,7 @@ typedef struct chat_listener {
     xmppc_destroy_cb destroy;
     bool dead; /* removed while listeners were being called */
     struct chat_listener *next;
+    const struct xmppc_chat *only; /* per-chat listener: its chat, else NULL */
 } chat_listener;
 
 #define MAX_CHATS 4096
@@ -513,7 +514,8 @@ static void notify(xmppc_conn *conn, chat_manager *m, xmppc_chat *created,
         if (!l->dead && l->on_new_chat)
             l->on_new_chat(conn, created, l->userdata);
     for (chat_listener *l = m->listeners; l; l = l->next)
-        if (!l->dead && l->on_message)
+        if (!l->dead && l->on_message &&
+            (!l->only || strcmp(l->only->peer, peer) == 0))
             l->on_message(conn, msg, peer, sent, l->userdata);
     if (--m->calling == 0)
         listeners_free_dead(m);
@@ -643,7 +645,7 @@ XMPPC_API int xmppc_chat_on_message(xmppc_conn *conn,
         *handle_out = NULL;
     if (!conn || !cb)
         return xmppc__error(XMPPC_EINVAL, "chat_on_message: NULL argument");
-    chat_listener tmpl = {NULL, cb, NULL, userdata, destroy, false, NULL};
+    chat_listener tmpl = {NULL, cb, NULL, userdata, destroy, false, NULL, NULL};
     return add_chat_listener(conn, handle_out, &tmpl);
 }
 
@@ -656,7 +658,7 @@ XMPPC_API int xmppc_chat_on_new_chat(xmppc_conn *conn,
         *handle_out = NULL;
     if (!conn || !cb)
         return xmppc__error(XMPPC_EINVAL, "chat_on_new_chat: NULL argument");
-    chat_listener tmpl = {NULL, NULL, cb, userdata, destroy, false, NULL};
+    chat_listener tmpl = {NULL, NULL, cb, userdata, destroy, false, NULL, NULL};
     return add_chat_listener(conn, handle_out, &tmpl);
 }
 
@@ -724,6 +726,44 @@ XMPPC_API int xmppc_chat_send(xmppc_chat *chat, const char *text)
         return xmppc__error(XMPPC_EINVAL, "chat_send: NULL argument");
     return send_message(chat->conn, "chat", xmppc_chat_get_address(chat), text,
                         chat->thread, false, NULL);
+}
+
+XMPPC_API int xmppc_chat_add_message_listener(xmppc_chat *chat,
+                                              xmppc_handler **handle_out,
+                                              xmppc_chat_message_cb cb,
+                                              void *userdata,
+                                              xmppc_destroy_cb destroy)
+{
+    if (handle_out)
+        *handle_out = NULL;
+    if (!chat || !cb)
+        return xmppc__error(XMPPC_EINVAL,
+                            "chat_add_message_listener: NULL argument");
+    chat_listener tmpl = {NULL, cb, NULL, userdata, destroy, false, NULL, chat};
+    return add_chat_listener(chat->conn, handle_out, &tmpl);
+}
+
+XMPPC_API int xmppc_chat_send_message(xmppc_chat *chat, xmppc_stanza *message)
+{
+    if (!chat || !is_message(message))
+        return xmppc__error(XMPPC_EINVAL,
+                            "chat_send_message: NULL chat or not a message");
+    chat_manager *m = get_manager(chat->conn);
+    if (!m)
+        return XMPPC_ENOMEM;
+    int rc = 0;
+    if (!xmppc_stanza_get_attr(message, "to"))
+        rc = xmppc_stanza_set_attr(message, "to", xmppc_chat_get_address(chat));
+    if (rc == 0 && !xmppc_stanza_get_type(message))
+        rc = xmppc_stanza_set_attr(message, "type", "chat");
+    if (rc == 0 && chat->thread && !xmppc_message_get_thread(message))
+        rc = xmppc_message_set_thread(message, chat->thread);
+    if (rc == 0 && !xmppc_stanza_get_id(message))
+        rc = xmppc_stanza_set_new_id(message);
+    if (rc == 0 && m->send_active &&
+        !xmppc_stanza_get_child(message, NULL, XMPPC_NS_CHATSTATES))
+        rc = add_empty_child(message, "active", XMPPC_NS_CHATSTATES);
+    return rc < 0 ? rc : xmppc_conn_send(chat->conn, message);
 }
 
 /* ---- message properties (Smack's JivePropertiesExtension) ------------ */

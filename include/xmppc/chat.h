@@ -344,6 +344,31 @@ XMPPC_API int xmppc_chat_set_thread(xmppc_chat *chat, const char *thread);
  */
 XMPPC_API int xmppc_chat_send(xmppc_chat *chat, const char *text);
 
+/**
+ * Sends a message you built (with a subject, `xml:lang`, properties,
+ * another type...) in this chat, completing what it lacks: `to` (the
+ * chat's address), type "chat", the chat's thread, an id, and `<active/>`
+ * when xmppc_chat_set_send_active() is on and it has no chat state. The
+ * message is changed in place; you keep your reference.
+ * @return as xmppc_conn_send(); XMPPC_EINVAL for a NULL chat or a stanza
+ *         that is not a message.
+ * @since 0.1
+ */
+XMPPC_API int xmppc_chat_send_message(xmppc_chat *chat, xmppc_stanza *message);
+
+/**
+ * Listens for the messages of one chat (Smack's Chat message listener):
+ * as xmppc_chat_on_message(), but only those from or (sent carbons) to
+ * the chat's peer.
+ * @return 0; XMPPC_EINVAL; XMPPC_ENOMEM (@p destroy is not called).
+ * @since 0.1
+ */
+XMPPC_API int xmppc_chat_add_message_listener(xmppc_chat *chat,
+                                              xmppc_handler **handle_out,
+                                              xmppc_chat_message_cb cb,
+                                              void *userdata,
+                                              xmppc_destroy_cb destroy);
+
 /* ---- message properties (Smack) ----------------------------------------- */
 
 /**

@@ -260,5 +260,63 @@ static void test_properties_survive_the_server(void)
     pair_down(&p);
 }
 
+typedef struct chat_inbox {
+    int messages;
+    char subject[64], lang[16], body[64];
+} chat_inbox;
+
+static void on_chat_message(xmppc_conn *conn, const xmppc_stanza *msg,
+                            const char *peer_bare, int is_carbon_sent, void *ud)
+{
+    (void)conn, (void)peer_bare, (void)is_carbon_sent;
+    chat_inbox *in = ud;
+    in->messages++;
+    const char *subject = xmppc_message_get_subject(msg);
+    const char *lang = xmppc_stanza_get_attr(msg, "xml:lang");
+    const char *body = xmppc_message_get_body(msg);
+    snprintf(in->subject, sizeof in->subject, "%s", subject ? subject : "");
+    snprintf(in->lang, sizeof in->lang, "%s", lang ? lang : "");
+    snprintf(in->body, sizeof in->body, "%s", body ? body : "");
+}
+
+/* A chat handle on each side: a built message with subject and language
+ * reaches the per-chat listener of the other side, and the answer through
+ * xmppc_chat_send() comes back to the first chat's listener. */
+static void test_chats_and_built_messages(void)
+{
+    pair p = {0};
+    pair_up(&p);
+    chat_inbox at_a = {0}, at_b = {0};
+    xmppc_chat *to_b =
+        xmppc_chat_get(p.a.conn, xmppc_conn_get_bound_jid(p.b.conn));
+    xmppc_chat *to_a = xmppc_chat_get(p.b.conn, user(0));
+    XT_CHECK(to_b != NULL && to_a != NULL);
+    XT_EQ_INT(xmppc_chat_add_message_listener(to_b, NULL, on_chat_message,
+                                              &at_a, NULL),
+              0);
+    XT_EQ_INT(xmppc_chat_add_message_listener(to_a, NULL, on_chat_message,
+                                              &at_b, NULL),
+              0);
+    xmppc_stanza *m = NULL;
+    XT_EQ_INT(xmppc_message_new(&m, NULL, NULL, "bonjour"), 0);
+    XT_EQ_INT(xmppc_message_set_subject(m, "salut"), 0);
+    XT_EQ_INT(xmppc_stanza_set_attr(m, "xml:lang", "fr"), 0);
+    XT_EQ_INT(xmppc_chat_send_message(to_b, m), 0);
+    xmppc_stanza_unref(m);
+    run_until(&p, &at_b.messages, 1);
+    XT_EQ_INT(at_b.messages, 1);
+    XT_EQ_STR(at_b.subject, "salut");
+    XT_EQ_STR(at_b.lang, "fr");
+    XT_EQ_STR(at_b.body, "bonjour");
+    /* b's chat now answers the resource a wrote from. */
+    XT_EQ_STR(xmppc_chat_get_address(to_a), xmppc_conn_get_bound_jid(p.a.conn));
+    XT_EQ_INT(xmppc_chat_send(to_a, "merci"), 0);
+    run_until(&p, &at_a.messages, 1);
+    XT_EQ_INT(at_a.messages, 1);
+    XT_EQ_STR(at_a.body, "merci");
+    pair_down(&p);
+}
+
 XT_MAIN(XT_TEST(test_receipt_round_trip), XT_TEST(test_chat_states),
-        XT_TEST(test_properties_survive_the_server))
+        XT_TEST(test_properties_survive_the_server),
+        XT_TEST(test_chats_and_built_messages))

@@ -923,7 +923,92 @@ static void test_chat_carbons(void)
     done(c);
 }
 
-XT_MAIN(XT_TEST(test_send_text_and_receipt_request), XT_TEST(test_reply_text),
+static int chat_listener_destroys;
+
+static void count_chat_listener_destroy(void *ud)
+{
+    (void)ud;
+    chat_listener_destroys++;
+}
+
+/* Per-chat listeners and messages built by the application. */
+static void test_chat_listeners_and_send_message(void)
+{
+    sent out = {0};
+    xmppc_conn *c = ready(&out);
+    chat_listener_destroys = 0;
+    xmppc_chat *romeo = xmppc_chat_get(c, ROMEO);
+    xmppc_chat *nurse = xmppc_chat_get(c, "nurse@example.com");
+    inbox in_romeo = {0}, in_nurse = {0};
+    xmppc_handler *h = NULL;
+    XT_EQ_INT(xmppc_chat_add_message_listener(romeo, &h, on_message, &in_romeo,
+                                              count_chat_listener_destroy),
+              0);
+    XT_EQ_INT(xmppc_chat_add_message_listener(nurse, NULL, on_message,
+                                              &in_nurse,
+                                              count_chat_listener_destroy),
+              0);
+    XT_EQ_INT(
+        xmppc_chat_add_message_listener(NULL, NULL, on_message, NULL, NULL),
+        XMPPC_EINVAL);
+    XT_EQ_INT(xmppc_chat_add_message_listener(romeo, NULL, NULL, NULL, NULL),
+              XMPPC_EINVAL);
+    XT_EQ_INT(xmppc__conn_test_inject(c, "<message from='" ROMEO "' "
+                                         "type='chat'><body>r1</body>"
+                                         "</message>"),
+              0);
+    XT_EQ_INT(xmppc__conn_test_inject(c, "<message from='nurse@example.com/"
+                                         "k'><body>n1</body></message>"),
+              0);
+    XT_EQ_INT(xmppc__conn_test_inject(c, "<message from='tybalt@example.net/"
+                                         "x'><body>t1</body></message>"),
+              0);
+    XT_EQ_INT(in_romeo.messages, 1);
+    XT_EQ_STR(in_romeo.body, "r1");
+    XT_EQ_INT(in_nurse.messages, 1);
+    XT_EQ_STR(in_nurse.body, "n1");
+    xmppc_handler_free(h);
+    XT_EQ_INT(chat_listener_destroys, 1);
+    XT_EQ_INT(xmppc__conn_test_inject(c, "<message from='" ROMEO "' "
+                                         "type='chat'><body>r2</body>"
+                                         "</message>"),
+              0);
+    XT_EQ_INT(in_romeo.messages, 1);
+
+    /* A message with a subject and a language: completed, not replaced. */
+    XT_EQ_INT(xmppc_chat_set_thread(romeo, "th"), 0);
+    xmppc_stanza *m = NULL;
+    XT_EQ_INT(xmppc_message_new(&m, NULL, NULL, "bonjour"), 0);
+    XT_EQ_INT(xmppc_message_set_subject(m, "salut"), 0);
+    XT_EQ_INT(xmppc_stanza_set_attr(m, "xml:lang", "fr"), 0);
+    XT_EQ_INT(xmppc_chat_send_message(romeo, m), 0);
+    XT_EQ_STR(out.last,
+              "<message xml:lang='fr' to='" ROMEO "' type='chat' id='*'>"
+              "<body>bonjour</body><subject>salut</subject><thread>th"
+              "</thread></message>");
+    xmppc_stanza_unref(m);
+    /* What is set stays: type, address, thread. */
+    XT_EQ_INT(xmppc_message_new(&m, "normal", "romeo@example.net/other", "x"),
+              0);
+    XT_EQ_INT(xmppc_message_set_thread(m, "mine"), 0);
+    XT_EQ_INT(xmppc_chat_send_message(romeo, m), 0);
+    XT_EQ_STR(out.last, "<message type='normal' to='romeo@example.net/other' "
+                        "id='*'><body>x</body><thread>mine</thread>"
+                        "</message>");
+    xmppc_stanza_unref(m);
+    xmppc_stanza *iq = NULL;
+    XT_EQ_INT(xmppc_iq_new(&iq, "get", NULL, "q1"), 0);
+    int n = out.count;
+    XT_EQ_INT(xmppc_chat_send_message(romeo, iq), XMPPC_EINVAL);
+    XT_EQ_INT(xmppc_chat_send_message(NULL, iq), XMPPC_EINVAL);
+    XT_EQ_INT(out.count, n);
+    xmppc_stanza_unref(iq);
+    done(c);
+    XT_EQ_INT(chat_listener_destroys, 2);
+}
+
+XT_MAIN(XT_TEST(test_send_text_and_receipt_request),
+        XT_TEST(test_chat_listeners_and_send_message), XT_TEST(test_reply_text),
         XT_TEST(test_send_state), XT_TEST(test_automatic_receipt),
         XT_TEST(test_receipt_before_handled), XT_TEST(test_receipt_listener),
         XT_TEST(test_state_listener), XT_TEST(test_properties_round_trip),
