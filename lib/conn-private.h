@@ -130,6 +130,7 @@ struct xmppc_conn {
     void (*test_sink)(void *ud, const char *xml);
     void *test_sink_ud;
     char *test_bound_jid;
+    xmppc_stanza *test_features; /* xmppc__conn_test_set_features() */
     struct xmppc_state_listener **listeners; /* in registration order */
     size_t nlisteners;
     struct xmppc_timer **timers; /* pending, unordered (few per connection) */
@@ -158,6 +159,10 @@ int xmppc__conn_test_inject(xmppc_conn *c, const char *xml);
 /* Advances nothing but runs due timers now (iq timeouts use the real
  * clock; tests pass short timeouts). */
 void xmppc__conn_test_run_timers(xmppc_conn *c);
+/* The stream features the test connection reports (a <features/>
+ * element in any namespace, e.g. "<features><ver xmlns='...'/></features>");
+ * NULL for none. Returns 0 or a negative status. */
+int xmppc__conn_test_set_features(xmppc_conn *c, const char *xml);
 /* Ends test mode: state DISCONNECTED, pending iq canceled. */
 void xmppc__conn_test_disconnect(xmppc_conn *c);
 

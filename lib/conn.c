@@ -925,6 +925,7 @@ static void conn_destroy(xmppc_conn *c)
     xmppc_free(c->ca_file);
     xmppc_free(c->dns_servers);
     xmppc_free(c->test_bound_jid);
+    xmppc_stanza_unref(c->test_features);
     xmppc__free_secret(c->scram_key);
     xmppc__free_secret(c->last_scram_key);
     xmppc_free(c);
@@ -1137,6 +1138,17 @@ XMPPC_API const char *xmppc_conn_get_bound_jid(const xmppc_conn *c)
     return c && c->stream ? xmppc__stream_bound_jid(c->stream) : NULL;
 }
 
+XMPPC_API int xmppc_conn_has_stream_feature(const xmppc_conn *c,
+                                            const char *name, const char *ns)
+{
+    if (!c || !name || !ns || c->state != XMPPC_STATE_READY)
+        return 0;
+    const xmppc_stanza *features =
+        c->test_sink ? c->test_features
+                     : (c->stream ? xmppc__stream_features(c->stream) : NULL);
+    return features && xmppc_stanza_get_child(features, name, ns) != NULL;
+}
+
 XMPPC_API const xmppc_error *xmppc_conn_get_error(const xmppc_conn *c)
 {
     return c && c->has_error ? &c->error.pub : NULL;
@@ -1280,6 +1292,19 @@ void xmppc__conn_test_run_timers(xmppc_conn *c)
     xmppc__dispatch_process_timeouts(c->dispatch);
     fire_due_timers(c);
     xmppc__conn_leave(c);
+}
+
+int xmppc__conn_test_set_features(xmppc_conn *c, const char *xml)
+{
+    xmppc_stanza *features = NULL;
+    if (xml) {
+        int rc = xmppc_stanza_from_string(&features, xml);
+        if (rc < 0)
+            return rc;
+    }
+    xmppc_stanza_unref(c->test_features);
+    c->test_features = features;
+    return 0;
 }
 
 void xmppc__conn_test_disconnect(xmppc_conn *c)

@@ -707,6 +707,11 @@ XMPPC_API int xmppc_roster_deny(xmppc_roster *roster, const char *jid)
 
 XMPPC_API int xmppc_roster_preapprove(xmppc_roster *roster, const char *jid)
 {
+    if (roster && xmppc_conn_get_state(roster->conn) == XMPPC_STATE_READY &&
+        !xmppc_conn_has_stream_feature(roster->conn, "sub",
+                                       "urn:xmpp:features:pre-approval"))
+        return xmppc__error(XMPPC_ENOTSUP,
+                            "roster: the server does not offer pre-approval");
     return send_sub(roster, "subscribed", jid, NULL);
 }
 
@@ -1062,7 +1067,10 @@ XMPPC_API int xmppc_roster_request(xmppc_roster *roster,
         return xmppc__error(XMPPC_EINVAL, "roster_request: NULL roster");
     request tmpl = {roster, true, NULL, cb, userdata, destroy};
     const char *ver = NULL;
-    if (roster->load) {
+    /* RFC 6121 §2.6.1: ver only to a server that offers versioning. */
+    if (roster->load &&
+        xmppc_conn_has_stream_feature(roster->conn, "ver",
+                                      "urn:xmpp:features:rosterver")) {
         const char *v = NULL, *query = NULL;
         if (roster->load(roster, &v, &query, roster->store_ud) > 0 && v &&
             query) {

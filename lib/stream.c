@@ -56,6 +56,7 @@ struct xmppc__stream {
     char *iq_id;     /* of the pending bind or session request */
     char *scram_key; /* obtained at SASL success (secret) */
     char *bound_jid;
+    xmppc_stanza *features; /* the last <stream:features> (after SASL) */
     xmppc__error_store error;
 };
 
@@ -322,6 +323,8 @@ static int on_features(xmppc__stream *s, xmppc_stanza *features)
     if (!xmppc_stanza_get_child(features, "bind", NS_BIND))
         return fail(s, XMPPC_EPROTO, NULL, NULL,
                     "the server offers no resource binding");
+    xmppc_stanza_unref(s->features);
+    s->features = xmppc_stanza_ref(features);
     /* Legacy session establishment only when not marked optional. */
     xmppc_stanza *session =
         xmppc_stanza_get_child(features, "session", NS_SESSION);
@@ -711,6 +714,7 @@ void xmppc__stream_free(xmppc__stream *s)
     xmppc_free(s->resource);
     xmppc_free(s->iq_id);
     xmppc_free(s->bound_jid);
+    xmppc_stanza_unref(s->features);
     xmppc__free_secret(s->scram_key);
     xmppc_free(s);
 }
@@ -799,6 +803,12 @@ bool xmppc__stream_is_ready(const xmppc__stream *s)
 bool xmppc__stream_is_closed(const xmppc__stream *s)
 {
     return s->phase == PHASE_CLOSED;
+}
+
+const xmppc_stanza *xmppc__stream_features(const xmppc__stream *s)
+{
+    return s->phase == PHASE_READY || s->phase == PHASE_CLOSING ? s->features
+                                                                : NULL;
 }
 
 const char *xmppc__stream_bound_jid(const xmppc__stream *s)

@@ -89,5 +89,7 @@ int xmppc__stream_check_scram_key(const char *key);
 
 /* The bound full JID once ready, else NULL. */
 const char *xmppc__stream_bound_jid(const xmppc__stream *s);
+/* The stream features offered after authentication; NULL unless ready. */
+const xmppc_stanza *xmppc__stream_features(const xmppc__stream *s);
 
 #endif /* XMPPC_STREAM_H */

@@ -216,6 +216,17 @@ XMPPC_API int xmppc_conn_set_state_cb(xmppc_conn *conn, xmppc_state_cb cb,
 
 /* ---- state --------------------------------------------------------------- */
 
+/**
+ * Whether the server offered a stream feature, `<name xmlns='ns'/>` among
+ * the `<stream:features/>` of this session after authentication: e.g.
+ * "ver" in "urn:xmpp:features:rosterver" (roster versioning), "sub" in
+ * "urn:xmpp:features:pre-approval", "sm" in "urn:xmpp:sm:3".
+ * @return 1 or 0 (also for NULL arguments and unless ready).
+ * @since 0.1
+ */
+XMPPC_API int xmppc_conn_has_stream_feature(const xmppc_conn *conn,
+                                            const char *name, const char *ns);
+
 /** The current state. @since 0.1 */
 XMPPC_API xmppc_conn_state xmppc_conn_get_state(const xmppc_conn *conn);
 

@@ -34,20 +34,18 @@
  * XMPPC_ROSTER_ACCEPT_ALL approves and XMPPC_ROSTER_REJECT_ALL denies at
  * once, without calling the listeners.
  *
- * **Pre-approval** (RFC 6121 §3.4) is xmppc_roster_preapprove(). Whether
- * the server supports it is a stream feature
- * (`urn:xmpp:features:pre-approval`) that the public API does not show,
- * so it is sent when asked; a server without support ignores it or
- * answers with an error presence.
+ * **Pre-approval** (RFC 6121 §3.4) is xmppc_roster_preapprove(), refused
+ * with XMPPC_ENOTSUP unless the server offers the stream feature
+ * `<sub xmlns='urn:xmpp:features:pre-approval'/>`.
  *
  * **Versioning (XEP-0237 / RFC 6121 §2.6).** With a store set
  * (xmppc_roster_set_store() or xmppc_roster_use_file_store()), the fetch
  * carries the stored version (`ver=''` when nothing is stored) and an
  * empty result means "unchanged": the stored items become the roster.
- * After each change the store gets the new version and items. Without a
- * store no `ver` is sent. The server's `rosterver` stream feature is not
- * visible on the public API: set a store only for servers that support
- * versioning (servers without it return the whole roster anyway).
+ * After each change the store gets the new version and items. No `ver`
+ * is sent without a store, nor to a server that does not offer the
+ * `<ver xmlns='urn:xmpp:features:rosterver'/>` stream feature (RFC 6121
+ * §2.6.1): then the whole roster is fetched.
  *
  * **Listeners** are registered as ::xmppc_handler handles (release with
  * xmppc_handler_remove() / xmppc_handler_free()); @p destroy runs once
@@ -225,7 +223,9 @@ XMPPC_API int xmppc_roster_approve(xmppc_roster *roster, const char *jid);
  * unsubscribed). @since 0.1 */
 XMPPC_API int xmppc_roster_deny(xmppc_roster *roster, const char *jid);
 /** Pre-approves a subscription request of @p jid (type subscribed before
- * any request; see the file description). @since 0.1 */
+ * any request; see the file description). @return 0; XMPPC_ENOTSUP when
+ * the server does not offer pre-approval; as xmppc_roster_approve().
+ * @since 0.1 */
 XMPPC_API int xmppc_roster_preapprove(xmppc_roster *roster, const char *jid);
 
 /** Sets the subscription mode (default XMPPC_ROSTER_MANUAL).

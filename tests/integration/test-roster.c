@@ -370,6 +370,9 @@ static void test_versioned_second_login(void)
     client a;
     start(&a, 3, "v", path);
     XT_CHECK(loaded(&a));
+    XT_EQ_INT(xmppc_conn_has_stream_feature(a.conn, "ver",
+                                            "urn:xmpp:features:rosterver"),
+              1);
     XT_EQ_STR(a.trace_ver, ""); /* nothing stored yet */
     const char *groups[] = {"Versioned"};
     int added = a.added;

@@ -15,6 +15,8 @@
 #define OWN "juliet@example.com"
 #define OWN_FULL OWN "/balcony"
 #define NS "jabber:iq:roster"
+#define ROSTERVER                                                              \
+    "<features><ver xmlns='urn:xmpp:features:rosterver'/></features>"
 
 typedef struct sent {
     int count;
@@ -424,6 +426,13 @@ static void test_subscriptions(void)
     XT_EQ_INT(xmppc_roster_deny(r, "romeo@example.net"), 0);
     XT_EQ_STR(out.last,
               "<presence type='unsubscribed' to='romeo@example.net'/>");
+    /* Pre-approval only when the server offers it. */
+    XT_EQ_INT(xmppc_roster_preapprove(r, "nurse@example.com"), XMPPC_ENOTSUP);
+    XT_EQ_INT(out.count, 4);
+    XT_EQ_INT(xmppc__conn_test_set_features(
+                  c, "<features><sub xmlns='urn:xmpp:features:pre-approval'/>"
+                     "</features>"),
+              0);
     XT_EQ_INT(xmppc_roster_preapprove(r, "nurse@example.com"), 0);
     XT_EQ_STR(out.last, "<presence type='subscribed' to='nurse@example.com'/>");
     XT_EQ_INT(xmppc_roster_subscribe(r, "@bad", NULL), XMPPC_EINVAL);
@@ -559,6 +568,16 @@ static void test_versioned_fetch(void)
     xmppc_conn *c = ready(&out);
     xmppc_roster *r = xmppc_roster_get(c);
     XT_EQ_INT(xmppc_roster_set_store(r, store_load, store_save, &s, NULL), 0);
+    /* A server without the rosterver feature gets no ver (RFC 6121
+     * §2.6.1). */
+    XT_EQ_INT(xmppc_roster_request(r, NULL, NULL, NULL), 0);
+    XT_EQ_STR(out.last, "<iq type='get' id='*'><query xmlns='" NS "'/></iq>");
+    XT_EQ_INT(xmppc__conn_test_set_features(c, ROSTERVER), 0);
+    XT_EQ_INT(
+        xmppc_conn_has_stream_feature(c, "ver", "urn:xmpp:features:rosterver"),
+        1);
+    XT_EQ_INT(xmppc_conn_has_stream_feature(c, "ver", "urn:other"), 0);
+    XT_EQ_INT(xmppc_conn_has_stream_feature(c, NULL, "x"), 0);
     /* Nothing stored: ver=''. */
     XT_EQ_INT(xmppc_roster_request(r, on_result, &e, NULL), 0);
     XT_EQ_STR(out.last,
@@ -580,6 +599,7 @@ static void test_versioned_fetch(void)
     /* A second login: the stored version is sent; an empty result means
      * "unchanged", and the stored items are the roster. */
     c = ready(&out);
+    XT_EQ_INT(xmppc__conn_test_set_features(c, ROSTERVER), 0);
     r = xmppc_roster_get(c);
     XT_EQ_INT(xmppc_roster_set_store(r, store_load, store_save, &s, NULL), 0);
     XT_EQ_INT(xmppc_roster_on_added(r, NULL, on_added, &e, NULL), 0);
@@ -612,6 +632,7 @@ static void test_versioned_fetch(void)
     /* A corrupt store: the whole roster is fetched. */
     snprintf(s.query, sizeof s.query, "<query xmlns='" NS "'><item");
     c = ready(&out);
+    XT_EQ_INT(xmppc__conn_test_set_features(c, ROSTERVER), 0);
     r = xmppc_roster_get(c);
     XT_EQ_INT(xmppc_roster_set_store(r, store_load, store_save, &s, NULL), 0);
     XT_EQ_INT(xmppc_roster_request(r, on_result, &e, NULL), 0);
@@ -634,6 +655,7 @@ static void test_file_store(void)
     sent out = {0};
     events e = {0};
     xmppc_conn *c = ready(&out);
+    XT_EQ_INT(xmppc__conn_test_set_features(c, ROSTERVER), 0);
     xmppc_roster *r = xmppc_roster_get(c);
     XT_EQ_INT(xmppc_roster_use_file_store(r, path), 0);
     XT_EQ_INT(xmppc_roster_use_file_store(r, ""), XMPPC_EINVAL);
@@ -646,6 +668,7 @@ static void test_file_store(void)
     XT_CHECK(access(path, R_OK) == 0);
 
     c = ready(&out);
+    XT_EQ_INT(xmppc__conn_test_set_features(c, ROSTERVER), 0);
     r = xmppc_roster_get(c);
     XT_EQ_INT(xmppc_roster_use_file_store(r, path), 0);
     XT_EQ_INT(xmppc_roster_request(r, on_result, &e, NULL), 0);
