@@ -720,16 +720,19 @@ static void test_trust_system_store_loaded_once(void)
 
 enum { THREADS = 8 };
 static pthread_barrier_t trust_barrier;
+/* Set before the threads start: data_path()'s ring of buffers is not
+ * thread-safe. */
+static char trust_thread_ca[1024];
 
 static void *trust_thread(void *arg)
 {
     xmppc__tls_trust **slot = arg;
     pthread_barrier_wait(&trust_barrier);
-    if (xmppc__tls_trust_get(slot, data_path("other-ca.pem"), false) < 0)
+    if (xmppc__tls_trust_get(slot, trust_thread_ca, false) < 0)
         *slot = NULL;
     for (int i = 0; i < 200; i++) { /* churn refs on a shared object */
         xmppc__tls_trust *t = NULL;
-        if (xmppc__tls_trust_get(&t, data_path("other-ca.pem"), false) == 0)
+        if (xmppc__tls_trust_get(&t, trust_thread_ca, false) == 0)
             xmppc__tls_trust_unref(t);
     }
     return NULL;
@@ -740,6 +743,8 @@ static void test_trust_cache_threads(void)
     /* First users racing: one load, one object. */
     pthread_t threads[THREADS];
     xmppc__tls_trust *got[THREADS] = {0};
+    snprintf(trust_thread_ca, sizeof trust_thread_ca, "%s",
+             data_path("other-ca.pem"));
     XT_EQ_INT(pthread_barrier_init(&trust_barrier, NULL, THREADS), 0);
     for (int i = 0; i < THREADS; i++)
         XT_EQ_INT(pthread_create(&threads[i], NULL, trust_thread, &got[i]), 0);
