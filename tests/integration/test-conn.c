@@ -20,37 +20,8 @@
 #include <unistd.h>
 
 #include "../xtest.h"
+#include "live.h"
 #include "conn-private.h"
-
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    if (!v || !*v) {
-        printf("Bail out! %s is not set: run under tests/fixtures/"
-               "xmppc_fixture.py\n",
-               name);
-        exit(1);
-    }
-    return v;
-}
-
-static char user_jid[8][256];
-
-static const char *user(int i)
-{
-    if (i < 0 || i >= 8) {
-        printf("Bail out! user(%d) out of range\n", i);
-        exit(1);
-    }
-    char users[512];
-    snprintf(users, sizeof users, "%s", env("XMPPC_TEST_USERS"));
-    char *save = NULL, *name = strtok_r(users, " ", &save);
-    for (int k = 0; k < i && name; k++)
-        name = strtok_r(NULL, " ", &save);
-    snprintf(user_jid[i], sizeof user_jid[i], "%s@%s", name ? name : "nobody",
-             env("XMPPC_TEST_DOMAIN"));
-    return user_jid[i];
-}
 
 static void print_log(xmppc_conn *conn, xmppc_log_level level, const char *area,
                       const char *message, void *userdata)
