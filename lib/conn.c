@@ -1131,6 +1131,15 @@ XMPPC_API const char *xmppc_conn_get_jid(const xmppc_conn *c)
     return c ? c->bare_jid : NULL;
 }
 
+const char *xmppc__server_if_null(xmppc_conn *c, const char *jid)
+{
+    if (jid)
+        return jid;
+    const char *own = xmppc_conn_get_jid(c);
+    const char *at = own ? strchr(own, '@') : NULL;
+    return at ? at + 1 : own;
+}
+
 XMPPC_API const char *xmppc_conn_get_bound_jid(const xmppc_conn *c)
 {
     if (c && c->test_sink)

@@ -223,17 +223,6 @@ static int on_query(xmppc_conn *conn, xmppc_stanza *iq, void *userdata)
     return XMPPC_HANDLED;
 }
 
-/* NULL ("the own server") becomes the account's domain: a query without
- * 'to' would be answered by the server on behalf of the own account. */
-static const char *server_if_null(xmppc_conn *conn, const char *jid)
-{
-    if (jid)
-        return jid;
-    const char *own = xmppc_conn_get_jid(conn);
-    const char *at = own ? strchr(own, '@') : NULL;
-    return at ? at + 1 : own;
-}
-
 /* ---- queries ------------------------------------------------------------- */
 
 typedef struct query_req {
@@ -294,7 +283,8 @@ XMPPC_API int xmppc_entitytime_get_remote(xmppc_entitytime *et, const char *jid,
         return xmppc__error(XMPPC_EINVAL, "entitytime_get_remote: %s is NULL",
                             et ? "cb" : "et");
     xmppc_stanza *iq = NULL, *t = NULL;
-    int rc = xmppc_iq_new(&iq, "get", server_if_null(et->conn, jid), NULL);
+    int rc =
+        xmppc_iq_new(&iq, "get", xmppc__server_if_null(et->conn, jid), NULL);
     if (rc == 0)
         rc = xmppc_stanza_new(&t, "time", XMPPC_NS_ENTITYTIME);
     if (rc == 0)

@@ -91,17 +91,6 @@ static int on_any(xmppc_conn *conn, xmppc_stanza *stanza, void *userdata)
     return XMPPC_CONTINUE;
 }
 
-/* NULL ("the own server") becomes the account's domain: a query without
- * 'to' would be answered by the server on behalf of the own account. */
-static const char *server_if_null(xmppc_conn *conn, const char *jid)
-{
-    if (jid)
-        return jid;
-    const char *own = xmppc_conn_get_jid(conn);
-    const char *at = own ? strchr(own, '@') : NULL;
-    return at ? at + 1 : own;
-}
-
 /* ---- pings --------------------------------------------------------------- */
 
 typedef struct ping_req {
@@ -140,7 +129,7 @@ XMPPC_API int xmppc_ping_send(xmppc_ping *p, const char *jid,
         return xmppc__error(XMPPC_EINVAL, "ping_send: %s is NULL",
                             p ? "cb" : "ping");
     xmppc_stanza *iq = NULL;
-    int rc = new_ping_iq(&iq, server_if_null(p->conn, jid));
+    int rc = new_ping_iq(&iq, xmppc__server_if_null(p->conn, jid));
     if (rc < 0)
         return rc;
     ping_req *r = xmppc__calloc(1, sizeof *r);

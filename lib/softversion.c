@@ -107,17 +107,6 @@ XMPPC_API int xmppc_softversion_set(xmppc_softversion *sv, const char *name,
     return 0;
 }
 
-/* NULL ("the own server") becomes the account's domain: a query without
- * 'to' would be answered by the server on behalf of the own account. */
-static const char *server_if_null(xmppc_conn *conn, const char *jid)
-{
-    if (jid)
-        return jid;
-    const char *own = xmppc_conn_get_jid(conn);
-    const char *at = own ? strchr(own, '@') : NULL;
-    return at ? at + 1 : own;
-}
-
 /* ---- queries ------------------------------------------------------------- */
 
 typedef struct query_req {
@@ -169,7 +158,8 @@ xmppc_softversion_get_remote(xmppc_softversion *sv, const char *jid,
         return xmppc__error(XMPPC_EINVAL, "softversion_get_remote: %s is NULL",
                             sv ? "cb" : "sv");
     xmppc_stanza *iq = NULL;
-    int rc = xmppc_iq_new(&iq, "get", server_if_null(sv->conn, jid), NULL);
+    int rc =
+        xmppc_iq_new(&iq, "get", xmppc__server_if_null(sv->conn, jid), NULL);
     if (rc == 0)
         rc = add_query(iq, NULL);
     query_req *r = NULL;

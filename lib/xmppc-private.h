@@ -82,4 +82,11 @@ void xmppc__logv(const xmppc__logger *logger, xmppc_log_level level,
                  const char *area, const char *fmt, va_list ap)
     XMPPC_PRINTF(4, 0);
 
+/* ---- conn.c (helpers for feature modules) ------------------------------ */
+
+/* @p jid, or for NULL ("the own server") the account's domain: a query
+ * without 'to' would be answered by the server on behalf of the own
+ * account. Borrowed. */
+const char *xmppc__server_if_null(xmppc_conn *conn, const char *jid);
+
 #endif /* XMPPC_PRIVATE_H */
