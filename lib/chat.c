@@ -18,6 +18,7 @@
 
 #include "xmppc-private.h"
 #include <xmppc/carbons.h>
+#include <xmppc/muc.h>
 #include <xmppc/chat.h>
 #include <xmppc/conn.h>
 #include <xmppc/disco.h>
@@ -521,6 +522,20 @@ static void notify(xmppc_conn *conn, chat_manager *m, xmppc_chat *created,
         listeners_free_dead(m);
 }
 
+/* Private messages from room occupants (XEP-0045 §7.5 marks them with a
+ * muc#user element; a room the MUC manager knows needs no mark) belong to
+ * the room, not to a 1:1 chat with the room's bare JID. */
+static bool is_room_traffic(xmppc_conn *conn, const xmppc_stanza *msg)
+{
+    if (xmppc_stanza_get_child(msg, "x", XMPPC_NS_MUC_USER))
+        return true;
+    xmppc_muc *muc = xmppc_muc_find(conn);
+    const char *from = xmppc_stanza_get_from(msg),
+               *to = xmppc_stanza_get_to(msg);
+    return muc && ((from && xmppc_muc_room_find(muc, from)) ||
+                   (to && xmppc_muc_room_find(muc, to)));
+}
+
 /* A chat or normal message with a body, from @p party (the peer) or, for a
  * sent carbon, to it: updates the peer's chat and tells the listeners. */
 static void track(xmppc_conn *conn, chat_manager *m, const xmppc_stanza *msg,
@@ -528,7 +543,7 @@ static void track(xmppc_conn *conn, chat_manager *m, const xmppc_stanza *msg,
 {
     const char *type = xmppc_stanza_get_type(msg);
     if ((type && strcmp(type, "chat") != 0 && strcmp(type, "normal") != 0) ||
-        !xmppc_message_get_body(msg) || !party)
+        !xmppc_message_get_body(msg) || !party || is_room_traffic(conn, msg))
         return;
     xmppc_jid *jid = NULL;
     if (xmppc_jid_parse(&jid, party) < 0 || !xmppc_jid_local(jid)) {

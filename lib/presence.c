@@ -17,6 +17,7 @@
 #include <xmppc/conn.h>
 #include <xmppc/disco.h>
 #include <xmppc/jid.h>
+#include <xmppc/muc.h>
 #include <xmppc/presence.h>
 #include <xmppc/stanza.h>
 
@@ -89,6 +90,9 @@ static int parse_presence(const xmppc_stanza *p, xmppc_presence_info *out)
         return XMPPC_EINVAL;
     if (type && strcmp(type, "unavailable") != 0 && strcmp(type, "error") != 0)
         return XMPPC_EINVAL; /* subscription types, probe: not ours */
+    /* Room occupants are the MUC manager's (muc.h), not contacts. */
+    if (xmppc_stanza_get_child(p, "x", XMPPC_NS_MUC_USER))
+        return XMPPC_EINVAL;
     xmppc_jid *jid = NULL;
     if (xmppc_jid_parse(&jid, from) < 0) {
         xmppc_error_clear();

@@ -31,5 +31,6 @@
 #include <xmppc/ping.h>
 #include <xmppc/softversion.h>
 #include <xmppc/entitytime.h>
+#include <xmppc/muc.h>
 
 #endif /* XMPPC_XMPPC_H */
