@@ -57,7 +57,7 @@ void xmppc__listeners_end(xmppc__listeners *list);
 /* Iterates over the live listeners of @p kind (between begin and end). */
 #define XMPPC__LISTENERS_EACH(l, list, k)                                      \
     for (xmppc__listener *l = (list)->head; l; l = l->next)                    \
-        if (!l->dead && l->kind == (k))
+        if (!l->dead && l->kind == (int)(k))
 
 /* The owner goes away: listeners still registered stay (their handles
  * remain valid) but no longer refer to the list. */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "listeners.h"
 #include "xmppc-private.h"
 #include <xmppc/conn.h>
 #include <xmppc/jid.h>
@@ -31,8 +32,6 @@ struct xmppc_roster_item {
 
 typedef enum { EV_ADDED, EV_UPDATED, EV_REMOVED } event_kind;
 
-typedef struct ev_listener ev_listener;
-
 struct xmppc_roster {
     xmppc_conn *conn;
     xmppc_roster_item **items;
@@ -45,8 +44,7 @@ struct xmppc_roster {
     xmppc_roster_save_cb save;
     void *store_ud;
     xmppc_destroy_cb store_destroy;
-    ev_listener *listeners;
-    int firing;
+    xmppc__listeners listeners;
     xmppc_state_listener *state_listener;
     bool load_at_login;
 };
@@ -200,70 +198,12 @@ static ssize_t find_index(const xmppc_roster *r, const char *bare)
 
 /* ---- listeners of item events ------------------------------------------- */
 
-struct ev_listener {
-    event_kind kind;
-    xmppc_roster_item_cb cb;
-    void *userdata;
-    xmppc_destroy_cb destroy;
-    xmppc_roster *mgr; /* NULL once the manager is gone */
-    bool dead;
-    ev_listener *next;
-};
-
-static void unlink_listener(xmppc_roster *r, ev_listener *l)
-{
-    for (ev_listener **p = &r->listeners; *p; p = &(*p)->next)
-        if (*p == l) {
-            *p = l->next;
-            break;
-        }
-}
-
-static void sweep(xmppc_roster *r)
-{
-    for (ev_listener **p = &r->listeners; *p;) {
-        ev_listener *l = *p;
-        if (l->dead) {
-            *p = l->next;
-            xmppc_free(l);
-        } else {
-            p = &l->next;
-        }
-    }
-}
-
-static void ev_destroy(void *data)
-{
-    ev_listener *l = data;
-    if (l->destroy)
-        l->destroy(l->userdata);
-    l->destroy = NULL;
-    if (l->mgr && l->mgr->firing) {
-        l->dead = true; /* freed once the event is over */
-        return;
-    }
-    if (l->mgr)
-        unlink_listener(l->mgr, l);
-    xmppc_free(l);
-}
-
 static void fire(xmppc_roster *r, event_kind kind, const xmppc_roster_item *it)
 {
-    r->firing++;
-    for (ev_listener *l = r->listeners; l; l = l->next)
-        if (!l->dead && l->kind == kind)
-            l->cb(r, it, l->userdata);
-    if (--r->firing == 0)
-        sweep(r);
-}
-
-/* Never called: the listener's handler only carries its handle. */
-static int never(xmppc_conn *conn, xmppc_stanza *s, void *userdata)
-{
-    (void)conn;
-    (void)s;
-    (void)userdata;
-    return XMPPC_CONTINUE;
+    xmppc__listeners_begin(&r->listeners);
+    XMPPC__LISTENERS_EACH(l, &r->listeners, kind)
+    ((xmppc_roster_item_cb)l->fn)(r, it, l->userdata);
+    xmppc__listeners_end(&r->listeners);
 }
 
 static int add_ev_listener(xmppc_roster *r, xmppc_handler **handle_out,
@@ -272,21 +212,9 @@ static int add_ev_listener(xmppc_roster *r, xmppc_handler **handle_out,
 {
     if (!r || !cb)
         return xmppc__error(XMPPC_EINVAL, "roster listener: NULL argument");
-    ev_listener *l = xmppc__calloc(1, sizeof *l);
-    if (!l)
-        return xmppc__error(XMPPC_ENOMEM, "roster: out of memory");
-    *l = (ev_listener){kind, cb, userdata, destroy, r, false, r->listeners};
-    /* A handler for an element no server sends: it gives the listener an
-     * ordinary xmppc_handler handle and destroy notification. */
-    int rc = xmppc_conn_add_handler(r->conn, handle_out, "roster-listener",
-                                    NULL, "urn:xmppc:internal:roster", never, l,
-                                    ev_destroy);
-    if (rc < 0) {
-        xmppc_free(l);
-        return rc;
-    }
-    r->listeners = l;
-    return 0;
+    return xmppc__listeners_add(&r->listeners, r->conn, handle_out, kind,
+                                (xmppc__listener_fn)cb, userdata, destroy, NULL,
+                                NULL);
 }
 
 XMPPC_API int xmppc_roster_on_added(xmppc_roster *roster,
@@ -837,13 +765,7 @@ static void manager_free(void *data)
     xmppc_handler_free(r->push_handler);
     xmppc_handler_free(r->sub_handler);
     xmppc_state_listener_free(r->state_listener);
-    for (ev_listener *l = r->listeners, *next; l; l = next) {
-        next = l->next;
-        if (l->dead)
-            xmppc_free(l);
-        else
-            l->mgr = NULL;
-    }
+    xmppc__listeners_detach(&r->listeners);
     if (r->store_destroy)
         r->store_destroy(r->store_ud);
     for (size_t i = 0; i < r->count; i++)
