@@ -29,7 +29,6 @@
  * ignored (logged) so that a hostile room cannot grow memory without
  * bound. */
 #define MAX_OCCUPANTS 10000
-#define MAX_TEXT 4096 /* reasons, subjects kept */
 
 enum listener_kind { L_EVENT = 1, L_MESSAGE = 2, L_INVITATION = 3 };
 
@@ -722,6 +721,25 @@ static void format_utc(char *out, size_t size, time_t t)
     strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static int send_join(xmppc_muc_room *r);
+
+/* Back to JOINING and the join presence again, without callback: the
+ * outcome reaches the event listeners (JOINED for us, or ERROR). */
+static void rejoin(xmppc_muc_room *r)
+{
+    clear_occupants(r);
+    stop_ping(r);
+    r->state = XMPPC_MUC_JOINING;
+    r->rejoin = true;
+    pending_fail(r, &r->join, XMPPC_ECANCELED, NULL, NULL, NULL, "rejoining");
+    if (pending_start(r, &r->join, NULL, NULL, NULL, NULL) < 0 ||
+        send_join(r) < 0) {
+        log_msg(r->muc, XMPPC_LOG_WARN, "%s: rejoin failed: %s", r->jid,
+                xmppc_error_last()->message);
+        xmppc_error_clear();
+    }
+}
+
 /* Sends the join presence (first join or rejoin). */
 static int send_join(xmppc_muc_room *r)
 {
@@ -888,11 +906,19 @@ static void on_pending_timeout(xmppc_conn *conn, void *userdata)
         if (r->state == XMPPC_MUC_LEAVING)
             become_left(r);
     } else {
-        bool joining = p == &r->join;
-        pending_fail(r, p, XMPPC_ETIMEDOUT, NULL, NULL, NULL,
-                     "no answer from the room");
-        if (joining && r->state == XMPPC_MUC_JOINING)
+        bool joining = p == &r->join && r->state == XMPPC_MUC_JOINING;
+        bool rejoining = joining && r->rejoin;
+        xmppc__error_store store;
+        xmppc__error_store_set(&store, XMPPC_ETIMEDOUT, NULL, NULL, NULL,
+                               "%s: no answer from the room", r->jid);
+        pending_done(r, p, &store.pub);
+        if (joining)
             become_left(r);
+        if (rejoining) {
+            xmppc_muc_event ev = {
+                .kind = XMPPC_MUC_EV_ERROR, .self = true, .error = &store.pub};
+            fire_event(r, &ev);
+        }
     }
     xmppc_muc_room_unref(r);
 }
@@ -1863,11 +1889,6 @@ static void on_room_message(xmppc_muc_room *r, xmppc_stanza *msg,
         const char *text = xmppc_stanza_get_text(subject);
         if (!text)
             text = "";
-        if (strlen(text) > MAX_TEXT) {
-            log_msg(r->muc, XMPPC_LOG_WARN, "%s: overlong subject ignored",
-                    r->jid);
-            return;
-        }
         if (set_str(&r->subject, text) < 0) {
             xmppc_error_clear();
             return;
@@ -1997,7 +2018,7 @@ static void update_occupant(xmppc_muc_room *r, xmppc_muc_occupant *o,
         xmppc_error_clear();
     o->show = read_show(p);
     const char *status = xmppc_stanza_get_child_text(p, "status", NULL);
-    if (status && strlen(status) <= MAX_TEXT && set_str(&o->status, status) < 0)
+    if (status && set_str(&o->status, status) < 0)
         xmppc_error_clear();
     bool status_changed = (old_status == NULL) != (o->status == NULL) ||
                           (old_status && strcmp(old_status, o->status) != 0);
@@ -2149,7 +2170,6 @@ static void on_self_available(xmppc_muc_room *r, xmppc_stanza *p,
         xmppc_error_clear(); /* 210: the room chose another nick */
     r->is_new = has_status(x, 201);
     r->state = XMPPC_MUC_JOINED;
-    bool rejoin = r->rejoin;
     r->rejoin = false;
     r->last_activity_ms = now_ms();
     if (!r->last_seen)
@@ -2162,8 +2182,7 @@ static void on_self_available(xmppc_muc_room *r, xmppc_stanza *p,
                           .stanza = p,
                           .x = x};
     fire_event(r, &ev);
-    if (!rejoin)
-        pending_done(r, &r->join, NULL);
+    pending_done(r, &r->join, NULL);
 }
 
 static void on_room_presence(xmppc_muc_room *r, xmppc_stanza *p,
@@ -2187,6 +2206,7 @@ static void on_room_presence(xmppc_muc_room *r, xmppc_stanza *p,
                                       .error = &store.pub,
                                       .stanza = p,
                                       .x = x};
+                pending_done(r, &r->join, NULL);
                 become_left(r);
                 fire_event(r, &ev);
             } else {
@@ -2271,20 +2291,6 @@ static void arm_ping(xmppc_muc_room *r, unsigned int delay_ms)
     }
 }
 
-/* Back to JOINING and the join presence again (no callback). */
-static void rejoin(xmppc_muc_room *r)
-{
-    clear_occupants(r);
-    r->state = XMPPC_MUC_JOINING;
-    r->rejoin = true;
-    stop_ping(r);
-    if (send_join(r) < 0) {
-        log_msg(r->muc, XMPPC_LOG_WARN, "%s: rejoin failed: %s", r->jid,
-                xmppc_error_last()->message);
-        xmppc_error_clear();
-    }
-}
-
 static void on_ping_reply(xmppc_conn *conn, xmppc_stanza *reply,
                           const xmppc_error *err, void *userdata)
 {
@@ -2357,8 +2363,8 @@ static void on_state(xmppc_conn *conn, xmppc_conn_state state,
         m->was_ready = true;
         for (size_t i = 0; i < m->nrooms; i++) {
             xmppc_muc_room *r = m->rooms[i];
-            if (r->state == XMPPC_MUC_JOINING && r->rejoin && send_join(r) < 0)
-                xmppc_error_clear();
+            if (r->state == XMPPC_MUC_JOINING && r->rejoin)
+                rejoin(r);
         }
         return;
     }
