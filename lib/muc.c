@@ -2151,7 +2151,9 @@ static void on_self_available(xmppc_muc_room *r, xmppc_stanza *p,
     item_info it = read_item(x);
     if (o) {
         update_occupant(r, o, p, x, &it, true);
-        if (r->nick_change.active && strcmp(nick, r->nick_change.arg) == 0)
+        /* The nick asked for, or the room's adjustment of it (210). */
+        if (r->nick_change.active &&
+            (strcmp(nick, r->nick_change.arg) == 0 || has_status(x, 210)))
             pending_done(r, &r->nick_change, NULL);
         return;
     }
@@ -2166,8 +2168,17 @@ static void on_self_available(xmppc_muc_room *r, xmppc_stanza *p,
     }
     o->self = true;
     update_occupant(r, o, p, x, &it, false);
-    if (strcmp(r->nick, nick) != 0 && set_str(&r->nick, nick) < 0)
-        xmppc_error_clear(); /* 210: the room chose another nick */
+    /* 210: the room chose another nick than the one asked for. */
+    char *asked = NULL;
+    if (strcmp(r->nick, nick) != 0) {
+        asked = r->nick;
+        r->nick = xmppc__strdup(nick);
+        if (!r->nick) {
+            r->nick = asked;
+            asked = NULL;
+            xmppc_error_clear();
+        }
+    }
     r->is_new = has_status(x, 201);
     r->state = XMPPC_MUC_JOINED;
     r->rejoin = false;
@@ -2182,6 +2193,18 @@ static void on_self_available(xmppc_muc_room *r, xmppc_stanza *p,
                           .stanza = p,
                           .x = x};
     fire_event(r, &ev);
+    if (asked && r->state == XMPPC_MUC_JOINED && (o = self_occ(r))) {
+        xmppc_muc_event nc = {.kind = XMPPC_MUC_EV_NICK_CHANGED,
+                              .occupant = o,
+                              .self = true,
+                              .old_nick = asked,
+                              .old_role = o->role,
+                              .old_affiliation = o->affiliation,
+                              .stanza = p,
+                              .x = x};
+        fire_event(r, &nc);
+    }
+    xmppc_free(asked);
     pending_done(r, &r->join, NULL);
 }
 
@@ -2593,6 +2616,9 @@ XMPPC_API int xmppc_muc_discover_services(xmppc_muc *muc,
     if (!muc || !cb)
         return xmppc__error(XMPPC_EINVAL,
                             "muc_discover_services: NULL argument");
+    if (xmppc_conn_get_state(muc->conn) != XMPPC_STATE_READY)
+        return xmppc__error(XMPPC_ESTATE, "muc_discover_services: the "
+                                          "connection is not ready");
     xmppc_disco *d = xmppc_disco_get(muc->conn);
     if (!d)
         return xmppc_error_last()->code;
@@ -2615,6 +2641,9 @@ XMPPC_API int xmppc_muc_discover_rooms(xmppc_muc *muc, const char *service,
 {
     if (!muc || !service || !cb)
         return xmppc__error(XMPPC_EINVAL, "muc_discover_rooms: NULL argument");
+    if (xmppc_conn_get_state(muc->conn) != XMPPC_STATE_READY)
+        return xmppc__error(XMPPC_ESTATE, "muc_discover_rooms: the "
+                                          "connection is not ready");
     xmppc_disco *d = xmppc_disco_get(muc->conn);
     if (!d)
         return xmppc_error_last()->code;

@@ -250,8 +250,9 @@ typedef void (*xmppc_disco_items_cb)(xmppc_disco *mgr, const char *jid,
  * @param jid the entity, or NULL for the own server.
  * @param node a node, or NULL.
  * @param cb called once (see above); @p destroy (may be NULL) runs after.
- * @return 0; XMPPC_EINVAL; XMPPC_ESTATE (not ready); XMPPC_ENOMEM. On
- *         failure neither @p cb nor @p destroy is called.
+ * @return 0; XMPPC_EINVAL; XMPPC_ESTATE (not ready, and the answer not
+ *         cached: cached answers are given even offline); XMPPC_ENOMEM.
+ *         On failure neither @p cb nor @p destroy is called.
  * @since 0.1
  */
 XMPPC_API int xmppc_disco_get_info(xmppc_disco *mgr, const char *jid,

@@ -18,7 +18,8 @@
  * JID: xmppc_muc_room_get() returns the same object for the same (bare,
  * prepared) JID as long as anyone holds a reference or the room is not
  * ::XMPPC_MUC_LEFT. A joined room is kept alive by the manager until it
- * is left, so an application may drop its reference after joining.
+ * is left, so an application may drop its reference after joining; each
+ * listener registered on a room holds a reference too, until removed.
  *
  * **Joining** sends presence to `room/nick` with the `muc` element
  * (password and history limits as set beforehand). The join completes
@@ -30,7 +31,8 @@
  * xmppc_muc_room_cancel_config() gives up (the room is destroyed).
  *
  * **Occupants** are borrowed: valid until the next room event or the
- * room is freed; in a listener, for the call. The real JID is known only
+ * room is freed; in a listener, for the call. The list is emptied when
+ * the room is left (and when the connection drops). The real JID is known only
  * where the room shows it (non-anonymous rooms, or to moderators).
  *
  * **Events.** Listeners registered with xmppc_muc_room_on_event() hear
@@ -272,7 +274,8 @@ XMPPC_API const char *xmppc_muc_room_get_nick(const xmppc_muc_room *room);
 /** 1 when the last join created the room (status 201): it waits for
  * its configuration. @since 0.1 */
 XMPPC_API int xmppc_muc_room_is_new(const xmppc_muc_room *room);
-/** The subject, or NULL when none was received. @since 0.1 */
+/** The subject ("" when the room has none or it was cleared), or NULL
+ * before the room sent one. @since 0.1 */
 XMPPC_API const char *xmppc_muc_room_get_subject(const xmppc_muc_room *room);
 
 /**
@@ -319,8 +322,8 @@ XMPPC_API int xmppc_muc_room_join(xmppc_muc_room *room, const char *nick,
 
 /**
  * Leaves the room (unavailable presence, optional status text). @p cb
- * reports our own unavailable presence coming back (or the manager's
- * timeout: the room counts as left either way).
+ * reports our own unavailable presence coming back; after the manager's
+ * timeout it reports success too (the room counts as left either way).
  * @return 0; XMPPC_ESTATE unless joined or joining; XMPPC_EINVAL.
  * @since 0.1
  */
