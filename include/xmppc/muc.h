@@ -564,8 +564,10 @@ xmppc_muc_event_get_kind(const xmppc_muc_event *event);
 /** The name of an event kind ("joined", "left", ...), or NULL.
  * @since 0.1 */
 XMPPC_API const char *xmppc_muc_event_kind_name(xmppc_muc_event_kind kind);
-/** The occupant concerned (as it is now; for departures, as it was), or
- * NULL for room-wide events. @since 0.1 */
+/** The occupant concerned, or NULL for room-wide events. For departures
+ * it is the occupant as it was, but with role none (the role it had is
+ * xmppc_muc_event_old_role()); it is gone from the list after the call.
+ * @since 0.1 */
 XMPPC_API const xmppc_muc_occupant *
 xmppc_muc_event_occupant(const xmppc_muc_event *event);
 /** 1 when the event concerns our own occupant. @since 0.1 */
