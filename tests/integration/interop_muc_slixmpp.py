@@ -24,52 +24,23 @@ slixmpp is alice, nick "Zoë (slixmpp)"; bob is TEST_INTEROP_MUC
      bob's room is left and empty and refuses messages.
 """
 import asyncio
-import logging
-import os
 import pathlib
 import sys
 
-try:
-    import slixmpp
-except ImportError as e:  # a missing dependency is a failure, not a skip
-    print(f"Bail out! python3-slixmpp is needed ({e}); run with /usr/bin/python3")
-    sys.exit(1)
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from interop_common import (  # noqa: E402 - after the path is set
+    BOB, E, STEP, TEXT, AliceClient, Bob, check, connect_starttls, note, run,
+    until)
 
-program = sys.argv[1]
-E = os.environ
-USERS = E["XMPPC_TEST_USERS"].split()
-DOMAIN, CA, PASSWORD = E["XMPPC_TEST_DOMAIN"], E["XMPPC_TEST_CA"], E["XMPPC_TEST_PASSWORD"]
-HOST, PORT = E["XMPPC_TEST_HOST"], int(E["XMPPC_TEST_PORT"])
-ALICE, BOB = f"{USERS[0]}@{DOMAIN}", f"{USERS[1]}@{DOMAIN}"
 ROOM = f"interop@{E['XMPPC_TEST_MUC']}"
 ALICE_NICK, BOB_NICK = "Zoë (slixmpp)", "Bób xmppc"
 NS_USER = "http://jabber.org/protocol/muc#user"
 EARLY = "said before bob came: <history> & 'more'"
-TEXT = "Grüße, <b>bold</b> & 'single' \"double\" ]]> 日本語 🎉\n\tsecond line"
 REPLY = "Antwort von libxmppc: <i>kursiv</i> & \"zitiert\" — ✓ 中文"
 PM_TO_BOB = "privately to bob: <secret> & ünïcödé"
 PM_TO_ALICE = "privately to alice: </body> &amp; ☃"
 SUBJECT = "Topic: <Grüße> & 'subjects' 🎉"
 BOB_SUBJECT = "bob's topic <&>"
-STEP = 10.0  # seconds to wait for any one event
-
-failures = []
-count = 0
-
-
-def check(cond, what):
-    global count
-    count += 1
-    what = what.replace("#", " ")  # '#' starts a TAP directive
-    print(f"{'ok' if cond else 'not ok'} {count} - {what}", flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
-
-
-def note(text):
-    for line in str(text).splitlines():
-        print(f"# {line}", flush=True)
 
 
 def h(text):
@@ -80,101 +51,12 @@ def unh(text):
     return None if text == "-" else bytes.fromhex(text).decode()
 
 
-async def until(pred, timeout=STEP):
-    """Waits until pred() is true; returns its last value."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        v = pred()
-        if v or loop.time() > end:
-            return v
-        await asyncio.sleep(0.05)
-
-
-class Bob:
-    """test-interop-muc as a subprocess: commands in, events out."""
-
+class Alice(AliceClient):
     def __init__(self):
-        self.proc = None
-        self.events = []
-        self.reader = None
-
-    async def start(self):
-        self.proc = await asyncio.create_subprocess_exec(
-            program, "--jid", BOB, "--room", ROOM, "--nick", BOB_NICK, "--history", "5",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-        self.reader = asyncio.ensure_future(self._read())
-
-    async def _read(self):
-        while True:
-            line = await self.proc.stdout.readline()
-            if not line:
-                return
-            text = line.decode("utf-8", "replace").rstrip("\n")
-            if text.startswith("#"):
-                print(text, flush=True)
-                continue
-            note(f"bob: {text}")
-            self.events.append(text.split(" "))
-
-    def find_all(self, *prefix):
-        return [ev for ev in self.events if tuple(ev[:len(prefix)]) == prefix]
-
-    def find(self, *prefix):
-        found = self.find_all(*prefix)
-        return found[0] if found else None
-
-    def index(self, *prefix):
-        for i, ev in enumerate(self.events):
-            if tuple(ev[:len(prefix)]) == prefix:
-                return i
-        return None
-
-    async def wait(self, *prefix, timeout=STEP):
-        return await until(lambda: self.find(*prefix), timeout)
-
-    async def ask(self, line, *prefix):
-        """Sends a command and waits for its answer after this point."""
-        start = len(self.events)
-        self.send(line)
-        return await until(lambda: next((ev for ev in self.events[start:]
-                                         if tuple(ev[:len(prefix)]) == prefix), None))
-
-    def send(self, line):
-        note(f"to bob: {line}")
-        self.proc.stdin.write((line + "\n").encode())
-
-    async def stop(self):
-        if self.proc.returncode is None:
-            try:
-                self.send("quit")
-                await self.proc.stdin.drain()
-                self.proc.stdin.close()
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-            try:
-                await asyncio.wait_for(self.proc.wait(), 15)
-            except asyncio.TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
-        if self.reader:
-            await asyncio.wait_for(self.reader, 5)
-        return self.proc.returncode
-
-
-class Alice(slixmpp.ClientXMPP):
-    def __init__(self):
-        super().__init__(f"{ALICE}/slixmpp", PASSWORD)
-        for plugin in ("xep_0030", "xep_0004", "xep_0045"):
-            self.register_plugin(plugin)
-        self.ca_certs = pathlib.Path(CA)  # the fixture's CA only
-        self.online = asyncio.Event()
-        self.gone = asyncio.Event()
+        super().__init__(("xep_0030", "xep_0004", "xep_0045"))
         self.presences = []  # the room's presence stanzas
         self.messages = []   # messages from the room or its occupants
         self.subjects = []   # (nick, subject)
-        self.add_event_handler("session_start", self.on_start)
-        self.add_event_handler("disconnected", lambda _: self.gone.set())
         self.add_event_handler("groupchat_presence", self.on_presence)
         self.add_event_handler("message", self.on_message)  # groupchat too
         self.add_event_handler("groupchat_subject", lambda m: self.subjects.append(
@@ -341,8 +223,8 @@ async def exchange(alice, bob, bob_full):
 
 async def main():
     alice = Alice()
-    alice.connect((HOST, PORT), use_ssl=False, force_starttls=True)
-    bob = Bob()
+    connect_starttls(alice)
+    bob = Bob("--jid", BOB, "--room", ROOM, "--nick", BOB_NICK, "--history", "5")
     try:
         await asyncio.wait_for(alice.online.wait(), 20)
         check(True, f"slixmpp online as {alice.boundjid}")
@@ -354,33 +236,10 @@ async def main():
     except Exception as e:  # noqa: BLE001 - reported as a failure
         check(False, f"no exception ({type(e).__name__}: {e})")
     finally:
-        errors = [" ".join(ev) for ev in bob.events if ev[0] == "error"]
-        if bob.proc:
-            rc = await bob.stop()
-            check(rc == 0 and bob.find("bye"), f"libxmppc disconnects cleanly (exit {rc})")
-        check(not errors, f"libxmppc reported no errors {errors}")
+        await bob.finish()
         if ROOM in alice["xep_0045"].rooms:
             alice["xep_0045"].leave_muc(ROOM, ALICE_NICK)
-        alice.disconnect()
-        try:
-            await asyncio.wait_for(alice.gone.wait(), 10)
-        except asyncio.TimeoutError:
-            check(False, "slixmpp disconnects cleanly")
+        await alice.disconnect_cleanly(report_success=False)
 
 
-logging.basicConfig(level=logging.DEBUG if E.get("XMPPC_TEST_TRACE") else logging.ERROR,
-                    format="# %(levelname)s %(name)s: %(message)s", stream=sys.stdout)
-loop = asyncio.get_event_loop()
-try:
-    loop.run_until_complete(asyncio.wait_for(main(), 55))
-except asyncio.TimeoutError:
-    check(False, "the whole exchange finishes within 55 s")
-# slixmpp leaves tasks behind (its filters); end them quietly.
-pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-for t in pending:
-    t.cancel()
-loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-print(f"1..{count}", flush=True)
-if failures:
-    print(f"# {len(failures)} failed: {failures}", flush=True)
-sys.exit(1 if failures else 0)
+run(main)

@@ -26,133 +26,28 @@ Before that, a slixmpp client without the fixture's CA must be refused.
 import asyncio
 import base64
 import hashlib
-import logging
-import os
 import pathlib
 import sys
 
-try:
-    import slixmpp
-except ImportError as e:  # a missing dependency is a failure, not a skip
-    print(f"Bail out! python3-slixmpp is needed ({e}); run with /usr/bin/python3")
-    sys.exit(1)
-
-program = sys.argv[1]
-E = os.environ
-USERS = E["XMPPC_TEST_USERS"].split()
-DOMAIN, CA, PASSWORD = E["XMPPC_TEST_DOMAIN"], E["XMPPC_TEST_CA"], E["XMPPC_TEST_PASSWORD"]
-HOST, PORT = E["XMPPC_TEST_HOST"], int(E["XMPPC_TEST_PORT"])
-ALICE, BOB = f"{USERS[0]}@{DOMAIN}", f"{USERS[1]}@{DOMAIN}"
-TEXT = "Grüße, <b>bold</b> & 'single' \"double\" ]]> 日本語 🎉\n\tsecond line"
-STEP = 10.0  # seconds to wait for any one event
-
-failures = []
-count = 0
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from interop_common import (  # noqa: E402 - after the path is set
+    ALICE, BOB, DOMAIN, PASSWORD, STEP, TEXT, USERS, AliceClient, Bob, check,
+    connect_starttls, note, run, until)
+import slixmpp  # noqa: E402 - interop_common bailed out without it
 
 
-def check(cond, what, todo=None):
-    """One TAP line; a failed check fails the run unless marked TODO."""
-    global count
-    count += 1
-    what = what.replace("#", " ")  # '#' starts a TAP directive
-    mark = f" # TODO {todo}" if todo else ""
-    print(f"{'ok' if cond else 'not ok'} {count} - {what}{mark}", flush=True)
-    if not cond and not todo:
-        failures.append(what)
-    return cond
-
-
-def note(text):
-    for line in str(text).splitlines():
-        print(f"# {line}", flush=True)
-
-
-async def until(pred, timeout=STEP):
-    """Waits until pred() is true; returns its last value."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        v = pred()
-        if v or loop.time() > end:
-            return v
-        await asyncio.sleep(0.05)
-
-
-class Bob:
-    """test-interop as a subprocess: commands in, events out."""
-
+class Alice(AliceClient):
     def __init__(self):
-        self.proc = None
-        self.events = []
-        self.reader = None
-
-    async def start(self):
-        self.proc = await asyncio.create_subprocess_exec(
-            program, "--jid", BOB, "--peer", ALICE, "--echo",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-        self.reader = asyncio.ensure_future(self._read())
-
-    async def _read(self):
-        while True:
-            line = await self.proc.stdout.readline()
-            if not line:
-                return
-            text = line.decode("utf-8", "replace").rstrip("\n")
-            if text.startswith("#"):
-                print(text, flush=True)
-                continue
-            note(f"bob: {text}")
-            self.events.append(text.split(" "))
-
-    def find(self, *prefix):
-        for ev in self.events:
-            if tuple(ev[:len(prefix)]) == prefix:
-                return ev
-        return None
-
-    async def wait(self, *prefix, timeout=STEP):
-        return await until(lambda: self.find(*prefix), timeout)
-
-    def send(self, line):
-        note(f"to bob: {line}")
-        self.proc.stdin.write((line + "\n").encode())
-
-    async def stop(self):
-        if self.proc.returncode is None:
-            try:
-                self.send("quit")
-                await self.proc.stdin.drain()
-                self.proc.stdin.close()
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-            try:
-                await asyncio.wait_for(self.proc.wait(), 15)
-            except asyncio.TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
-        if self.reader:
-            await asyncio.wait_for(self.reader, 5)
-        return self.proc.returncode
-
-
-class Alice(slixmpp.ClientXMPP):
-    def __init__(self):
-        super().__init__(f"{ALICE}/slixmpp", PASSWORD)
-        for plugin in ("xep_0030", "xep_0115", "xep_0184", "xep_0085"):
-            self.register_plugin(plugin)
-        # Verify the server with the fixture's CA only (check_hostname and
-        # CERT_REQUIRED are slixmpp's defaults; asserted below).
-        self.ca_certs = pathlib.Path(CA)
+        super().__init__(("xep_0030", "xep_0115", "xep_0184", "xep_0085"))
+        # The server is verified with the fixture's CA only (AliceClient;
+        # check_hostname and CERT_REQUIRED are slixmpp's defaults; asserted
+        # below).
         self.tls_verified = False
-        self.online = asyncio.Event()
-        self.gone = asyncio.Event()
         self.messages, self.states, self.receipts = [], [], []
         self.presences = []
         self.roster.auto_authorize = True   # approve bob's request
         self.roster.auto_subscribe = False  # ... without asking back: we do it
         self.add_event_handler("ssl_cert", self.on_cert)
-        self.add_event_handler("session_start", self.on_start)
-        self.add_event_handler("disconnected", lambda _: self.gone.set())
         self.add_event_handler("message", lambda m: self.messages.append(m))
         self.add_event_handler("chatstate", lambda m: self.states.append(
             (str(m["from"]), m["chat_state"])))
@@ -339,7 +234,7 @@ async def untrusted_refused():
     outcome = asyncio.get_running_loop().create_future()
     for ev in ("ssl_invalid_chain", "session_start"):
         c.add_event_handler(ev, lambda _, ev=ev: outcome.done() or outcome.set_result(ev))
-    c.connect((HOST, PORT), use_ssl=False, force_starttls=True)
+    connect_starttls(c)
     try:
         got = await asyncio.wait_for(outcome, STEP)
     except asyncio.TimeoutError:
@@ -356,8 +251,8 @@ async def main():
     check(alice.ssl_context.verify_mode == __import__("ssl").CERT_REQUIRED
           and alice.ssl_context.check_hostname,
           "slixmpp verifies the certificate and its host name")
-    alice.connect((HOST, PORT), use_ssl=False, force_starttls=True)
-    bob = Bob()
+    connect_starttls(alice)
+    bob = Bob("--jid", BOB, "--peer", ALICE, "--echo")
     try:
         await asyncio.wait_for(alice.online.wait(), 20)
         check(alice.tls_verified, f"slixmpp online over verified STARTTLS as {alice.boundjid}")
@@ -377,32 +272,8 @@ async def main():
     except Exception as e:  # noqa: BLE001 - reported as a failure
         check(False, f"no exception ({type(e).__name__}: {e})")
     finally:
-        errors = [" ".join(ev) for ev in bob.events if ev[0] == "error"]
-        if bob.proc:
-            rc = await bob.stop()
-            check(rc == 0 and bob.find("bye"), f"libxmppc disconnects cleanly (exit {rc})")
-        check(not errors, f"libxmppc reported no errors {errors}")
-        alice.disconnect()
-        try:
-            await asyncio.wait_for(alice.gone.wait(), 10)
-            check(True, "slixmpp disconnects cleanly")
-        except asyncio.TimeoutError:
-            check(False, "slixmpp disconnects cleanly")
+        await bob.finish()
+        await alice.disconnect_cleanly()
 
 
-logging.basicConfig(level=logging.DEBUG if E.get("XMPPC_TEST_TRACE") else logging.ERROR,
-                    format="# %(levelname)s %(name)s: %(message)s", stream=sys.stdout)
-loop = asyncio.get_event_loop()
-try:
-    loop.run_until_complete(asyncio.wait_for(main(), 55))
-except asyncio.TimeoutError:
-    check(False, "the whole exchange finishes within 55 s")
-# slixmpp leaves tasks behind (its filters); end them quietly.
-pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-for t in pending:
-    t.cancel()
-loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-print(f"1..{count}", flush=True)
-if failures:
-    print(f"# {len(failures)} failed: {failures}", flush=True)
-sys.exit(1 if failures else 0)
+run(main)

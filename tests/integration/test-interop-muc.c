@@ -51,80 +51,21 @@
  *
  * It gives up after 50 s.
  */
-#include <errno.h>
-#include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <xmppc/xmppc.h>
 
-#define GIVE_UP_MS 50000
+#include "interop.h"
+
 #define HEX_MAX 8192
 
 typedef struct app {
-    xmppc_conn *conn;
-    xmppc_loop *loop;
+    interop io;
     xmppc_muc_room *room;
     const char *nick;
-    int ready, done, failed;
 } app;
-
-static void emit(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-}
-
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    if (!v || !*v) {
-        emit("error %s is not set: run under tests/fixtures/xmppc_fixture.py",
-             name);
-        exit(1);
-    }
-    return v;
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void print_log(xmppc_conn *conn, xmppc_log_level level, const char *area,
-                      const char *message, void *userdata)
-{
-    (void)conn;
-    (void)userdata;
-    printf("# [%s %s] %s\n", xmppc_log_level_name(level), area, message);
-    fflush(stdout);
-}
-
-/* @p text hex-encoded into @p out, "-" for NULL. */
-static const char *hex(const char *text, char *out, size_t size)
-{
-    static const char digits[] = "0123456789abcdef";
-    if (!text)
-        return "-";
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)text;
-         *p && n + 3 <= size; p++) {
-        out[n++] = digits[*p >> 4];
-        out[n++] = digits[*p & 15];
-    }
-    out[n] = '\0';
-    return out;
-}
 
 /* Decodes hex @p in into @p out; -1 if malformed or too long. */
 static int unhex(const char *in, char *out, size_t size)
@@ -201,7 +142,7 @@ static void on_configured(xmppc_muc_room *room, const xmppc_error *err,
     app *a = userdata;
     if (err) {
         emit("error instant configuration: %s", err->message);
-        a->failed = 1;
+        a->io.failed = 1;
     } else {
         emit("configured");
     }
@@ -220,7 +161,7 @@ static void on_joined(xmppc_muc_room *room, const xmppc_error *err,
     if (created &&
         xmppc_muc_room_create_instant(room, on_configured, a, NULL) < 0) {
         emit("error create_instant: %s", xmppc_error_last()->message);
-        a->failed = 1;
+        a->io.failed = 1;
     }
 }
 
@@ -278,7 +219,7 @@ static void on_message(xmppc_muc_room *room, const xmppc_muc_occupant *sender,
     if (sender && (!nick || strcmp(xmppc_muc_occupant_nick(sender), nick))) {
         emit("error message sender %s does not match nick %s",
              xmppc_muc_occupant_nick(sender), nick ? nick : "(none)");
-        a->failed = 1;
+        a->io.failed = 1;
     }
     emit("message %s %s %s", hex(nick, h1, sizeof h1), *list ? list : "-",
          hex(xmppc_message_get_body(message), h2, sizeof h2));
@@ -289,15 +230,10 @@ static void on_conn_state(xmppc_conn *conn, xmppc_conn_state state,
 {
     app *a = userdata;
     if (state == XMPPC_STATE_READY) {
-        a->ready = 1;
+        a->io.ready = 1;
         emit("ready %s", xmppc_conn_get_bound_jid(conn));
     } else if (state == XMPPC_STATE_DISCONNECTED) {
-        if (err) {
-            emit("error disconnected: %s", err->message);
-            a->failed = 1;
-        }
-        a->done = 1;
-        xmppc_loop_stop(a->loop);
+        interop_disconnected(&a->io, err);
     }
 }
 
@@ -321,23 +257,12 @@ static void report_occupants(app *a)
     emit("%s", line);
 }
 
-/* Carries out one command line; returns 1 for quit. */
-static int command(app *a, char *line)
+/* Carries out one command (interop_command_fn). */
+static void command(void *ctx, const char *verb, const char *arg1,
+                    const char *arg2)
 {
-    char *save = NULL;
-    char *verb = strtok_r(line, " \t\r", &save);
-    char *arg1 = strtok_r(NULL, " \t\r", &save);
-    char *arg2 = strtok_r(NULL, " \t\r", &save);
+    app *a = ctx;
     char t1[HEX_MAX], t2[HEX_MAX], h[HEX_MAX];
-    if (!verb)
-        return 0;
-    if (strcmp(verb, "quit") == 0)
-        return 1;
-    if (!a->ready) {
-        emit("error command before ready: %s", verb);
-        a->failed = 1;
-        return 0;
-    }
     int rc;
     if (strcmp(verb, "join") == 0) {
         rc = xmppc_muc_room_join(a->room, a->nick, on_joined, a, NULL);
@@ -357,54 +282,23 @@ static int command(app *a, char *line)
                                   NULL);
     } else if (strcmp(verb, "occupants") == 0) {
         report_occupants(a);
-        return 0;
+        return;
     } else if (strcmp(verb, "subject") == 0) {
         emit("current-subject %s",
              hex(xmppc_muc_room_get_subject(a->room), h, sizeof h));
-        return 0;
+        return;
     } else if (strcmp(verb, "state") == 0) {
         emit("room-state %s", state_name(xmppc_muc_room_get_state(a->room)));
-        return 0;
+        return;
     } else {
         emit("error unknown or malformed command: %s", verb);
-        a->failed = 1;
-        return 0;
+        a->io.failed = 1;
+        return;
     }
     if (rc < 0)
         emit("refused %s %s", verb, status_name(rc));
     else
         emit("sent %s", verb);
-    return 0;
-}
-
-/* Reads what stdin has without blocking; returns 1 on quit or EOF. */
-static int read_commands(app *a, char *buf, size_t *len, size_t size)
-{
-    struct pollfd pfd = {.fd = 0, .events = POLLIN};
-    while (poll(&pfd, 1, 0) > 0) {
-        if (*len + 1 >= size) {
-            emit("error command line too long");
-            return 1;
-        }
-        ssize_t n = read(0, buf + *len, size - *len - 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return 1;
-        *len += (size_t)n;
-        buf[*len] = '\0';
-        char *nl;
-        while ((nl = strchr(buf, '\n'))) {
-            *nl = '\0';
-            int quit = command(a, buf);
-            size_t used = (size_t)(nl + 1 - buf);
-            memmove(buf, nl + 1, *len - used + 1);
-            *len -= used;
-            if (quit)
-                return 1;
-        }
-    }
-    return 0;
 }
 
 static void usage(void)
@@ -435,54 +329,27 @@ int main(int argc, char **argv)
         usage();
 
     xmppc_muc *muc = NULL;
-    if (xmppc_loop_new(&a.loop) < 0 ||
-        xmppc_conn_new(&a.conn, jid, env("XMPPC_TEST_PASSWORD")) < 0 ||
-        xmppc_conn_set_server(a.conn, env("XMPPC_TEST_HOST"),
-                              (unsigned)atoi(env("XMPPC_TEST_PORT"))) < 0 ||
-        xmppc_conn_set_ca_file(a.conn, env("XMPPC_TEST_CA")) < 0 ||
-        !(muc = xmppc_muc_get(a.conn)) ||
+    if (interop_open(&a.io, jid, on_conn_state, &a) < 0 ||
+        !(muc = xmppc_muc_get(a.io.conn)) ||
         xmppc_muc_room_get(muc, room_jid, &a.room) < 0 ||
         (history >= 0 &&
          xmppc_muc_room_set_history(a.room, history, -1, NULL) < 0) ||
         xmppc_muc_room_on_event(a.room, NULL, on_event, &a, NULL) < 0 ||
         xmppc_muc_room_on_message(a.room, NULL, on_message, &a, NULL) < 0 ||
-        xmppc_loop_add(a.loop, a.conn) < 0) {
+        xmppc_loop_add(a.io.loop, a.io.conn) < 0) {
         emit("error setup: %s", xmppc_error_last()->message);
         return 1;
     }
-    xmppc_conn_set_state_cb(a.conn, on_conn_state, &a);
-    if (getenv("XMPPC_TEST_TRACE"))
-        xmppc_conn_set_log_cb(a.conn, print_log, NULL, XMPPC_LOG_TRACE);
-    if (xmppc_conn_connect(a.conn) < 0) {
+    if (xmppc_conn_connect(a.io.conn) < 0) {
         emit("error connect: %s", xmppc_error_last()->message);
         return 1;
     }
 
     char buf[65536];
-    size_t len = 0;
-    long give_up = now_ms() + GIVE_UP_MS;
-    int quit = 0;
-    while (!a.done && !quit) {
-        xmppc_loop_run_once(a.loop, 50);
-        quit = read_commands(&a, buf, &len, sizeof buf);
-        if (now_ms() > give_up) {
-            emit("error gave up after %d ms", GIVE_UP_MS);
-            a.failed = 1;
-            break;
-        }
-    }
-    if (!a.done) {
-        xmppc_conn_disconnect(a.conn);
-        if (xmppc_loop_run(a.loop) < 0) {
-            emit("error loop_run while disconnecting");
-            a.failed = 1;
-        }
+    if (interop_run(&a.io, command, NULL, &a, buf, sizeof buf) < 0) {
+        emit("error loop_run while disconnecting");
+        a.io.failed = 1;
     }
     xmppc_muc_room_unref(a.room);
-    xmppc_loop_free(a.loop);
-    xmppc_conn_unref(a.conn);
-    xmppc_error_clear();
-    if (!a.failed)
-        emit("bye");
-    return a.failed ? 1 : 0;
+    return interop_close(&a.io);
 }

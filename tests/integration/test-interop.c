@@ -47,16 +47,13 @@
  *
  * It gives up after 50 s.
  */
-#include <errno.h>
-#include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <xmppc/xmppc.h>
+
+#include "interop.h"
 
 /* The roster API is used when the library has it (it is being written);
  * until then the same protocol is spoken with raw stanzas. */
@@ -71,7 +68,6 @@
 #endif
 
 #define MAX_WATCH 16
-#define GIVE_UP_MS 50000
 
 typedef struct watched {
     char jid[512];
@@ -79,60 +75,19 @@ typedef struct watched {
 } watched;
 
 typedef struct app {
-    xmppc_loop *loop;
-    xmppc_conn *conn;
+    interop io;
     xmppc_disco *disco;
     const char *peer; /* bare JID */
     int echo;
-    int ready;
-    int failed;
-    int done; /* disconnected */
     watched watch[MAX_WATCH];
     int nwatch;
 } app;
-
-static void emit(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-}
 
 static void fail(app *a, const char *what)
 {
     const xmppc_error *e = xmppc_error_last();
     emit("error %s (%s)", what, e && e->message ? e->message : "no detail");
-    a->failed = 1;
-}
-
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    if (!v || !*v) {
-        emit("error %s is not set: run under tests/fixtures/xmppc_fixture.py",
-             name);
-        exit(1);
-    }
-    return v;
-}
-
-static void print_log(xmppc_conn *conn, xmppc_log_level level, const char *area,
-                      const char *message, void *userdata)
-{
-    (void)conn;
-    (void)userdata;
-    printf("# [%s %s] %s\n", xmppc_log_level_name(level), area, message);
-    fflush(stdout);
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    a->io.failed = 1;
 }
 
 /* The bare part of @p jid into @p out. */
@@ -144,18 +99,6 @@ static void bare_of(const char *jid, char *out, size_t size)
         *slash = '\0';
 }
 
-static void hex_of(const char *text, char *out, size_t size)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)text;
-         *p && n + 3 <= size; p++) {
-        out[n++] = digits[*p >> 4];
-        out[n++] = digits[*p & 15];
-    }
-    out[n] = '\0';
-}
-
 static int send_presence(app *a, const char *type, const char *to)
 {
     xmppc_stanza *p = NULL;
@@ -163,7 +106,7 @@ static int send_presence(app *a, const char *type, const char *to)
     if (rc == 0 && !type)
         rc = xmppc_caps_attach(a->disco, p);
     if (rc == 0)
-        rc = xmppc_conn_send(a->conn, p);
+        rc = xmppc_conn_send(a->io.conn, p);
     xmppc_stanza_unref(p);
     return rc;
 }
@@ -177,7 +120,7 @@ static void on_roster_loaded(xmppc_roster *roster, const xmppc_error *err,
     app *a = userdata;
     if (err) {
         emit("error roster request: %s", err->message);
-        a->failed = 1;
+        a->io.failed = 1;
         return;
     }
     char line[4096];
@@ -194,8 +137,8 @@ static void on_roster_loaded(xmppc_roster *roster, const xmppc_error *err,
 
 static int request_roster(app *a)
 {
-    return xmppc_roster_request(xmppc_roster_get(a->conn), on_roster_loaded, a,
-                                NULL);
+    return xmppc_roster_request(xmppc_roster_get(a->io.conn), on_roster_loaded,
+                                a, NULL);
 }
 
 static void on_roster_item(xmppc_roster *roster, const xmppc_roster_item *item,
@@ -218,7 +161,7 @@ static void on_sub_request(xmppc_conn *conn, const char *from,
 
 static int setup_roster(app *a)
 {
-    xmppc_roster *r = xmppc_roster_get(a->conn);
+    xmppc_roster *r = xmppc_roster_get(a->io.conn);
     if (!r || xmppc_roster_on_added(r, NULL, on_roster_item, a, NULL) < 0 ||
         xmppc_roster_on_updated(r, NULL, on_roster_item, a, NULL) < 0 ||
         xmppc_roster_on_subscription_request(r, NULL, on_sub_request, a, NULL) <
@@ -229,7 +172,7 @@ static int setup_roster(app *a)
 
 static int send_subscription(app *a, const char *verb, const char *jid)
 {
-    xmppc_roster *r = xmppc_roster_get(a->conn);
+    xmppc_roster *r = xmppc_roster_get(a->io.conn);
     return strcmp(verb, "subscribe") == 0 ? xmppc_roster_subscribe(r, jid, NULL)
                                           : xmppc_roster_approve(r, jid);
 }
@@ -258,7 +201,7 @@ static void on_roster(xmppc_conn *conn, xmppc_stanza *reply,
     app *a = userdata;
     if (err) {
         emit("error roster request: %s", err->message);
-        a->failed = 1;
+        a->io.failed = 1;
         return;
     }
     xmppc_stanza *q = xmppc_stanza_get_child(reply, "query", NS_ROSTER);
@@ -284,7 +227,7 @@ static int request_roster(app *a)
     if (rc == 0)
         rc = xmppc_stanza_add_child(iq, q);
     if (rc == 0)
-        rc = xmppc_conn_send_iq(a->conn, iq, 0, on_roster, a, NULL);
+        rc = xmppc_conn_send_iq(a->io.conn, iq, 0, on_roster, a, NULL);
     xmppc_stanza_unref(q);
     xmppc_stanza_unref(iq);
     return rc;
@@ -319,7 +262,7 @@ static int on_roster_push(xmppc_conn *conn, xmppc_stanza *iq, void *userdata)
 
 static int setup_roster(app *a)
 {
-    return xmppc_conn_add_handler(a->conn, NULL, "iq", "set", NS_ROSTER,
+    return xmppc_conn_add_handler(a->io.conn, NULL, "iq", "set", NS_ROSTER,
                                   on_roster_push, a, NULL);
 }
 
@@ -342,16 +285,11 @@ static void on_conn_state(xmppc_conn *conn, xmppc_conn_state state,
             fail(a, "initial presence");
             return;
         }
-        a->ready = 1;
+        a->io.ready = 1;
         emit("ready %s %s %s", xmppc_conn_get_bound_jid(conn),
              xmppc_caps_get_node(a->disco), xmppc_caps_get_ver(a->disco));
     } else if (state == XMPPC_STATE_DISCONNECTED) {
-        if (err) {
-            emit("error disconnected: %s", err->message);
-            a->failed = 1;
-        }
-        a->done = 1;
-        xmppc_loop_stop(a->loop);
+        interop_disconnected(&a->io, err);
     }
 }
 
@@ -369,9 +307,8 @@ static int on_message(xmppc_conn *conn, xmppc_stanza *msg, void *userdata)
     const char *body = xmppc_message_get_body(msg);
     if (!from || !body || !is_peer(a, from))
         return XMPPC_CONTINUE;
-    char hex[8192];
-    hex_of(body, hex, sizeof hex);
-    emit("message %s %s", from, hex);
+    char h[8192];
+    emit("message %s %s", from, hex(body, h, sizeof h));
     if (!a->echo)
         return XMPPC_CONTINUE;
     /* Typing, then the text (with <active/>) and a receipt request. */
@@ -430,8 +367,9 @@ static int on_presence(xmppc_conn *conn, xmppc_stanza *p, void *userdata)
 }
 
 /* Reports the caps of watched JIDs once the library has verified them. */
-static void check_caps(app *a)
+static void check_caps(void *ctx)
 {
+    app *a = ctx;
     for (int i = 0; i < a->nwatch; i++) {
         watched *w = &a->watch[i];
         xmppc_disco_info *info = xmppc_caps_get_info(a->disco, w->jid);
@@ -462,22 +400,11 @@ static int parse_state(const char *name, xmppc_chat_state *out)
     return -1;
 }
 
-/* Carries out one command line; returns 1 for quit. */
-static int command(app *a, char *line)
+/* Carries out one command (interop_command_fn). */
+static void command(void *ctx, const char *verb, const char *arg1,
+                    const char *arg2)
 {
-    char *save = NULL;
-    char *verb = strtok_r(line, " \t\r", &save);
-    char *arg1 = strtok_r(NULL, " \t\r", &save);
-    char *arg2 = strtok_r(NULL, " \t\r", &save);
-    if (!verb)
-        return 0;
-    if (strcmp(verb, "quit") == 0)
-        return 1;
-    if (!a->ready) {
-        emit("error command before ready: %s", verb);
-        a->failed = 1;
-        return 0;
-    }
+    app *a = ctx;
     int rc = -1;
     if (strcmp(verb, "presence") == 0)
         rc = send_presence(a, NULL, arg1);
@@ -488,48 +415,17 @@ static int command(app *a, char *line)
     else if (strcmp(verb, "state") == 0 && arg1 && arg2) {
         xmppc_chat_state st;
         rc = parse_state(arg2, &st) == 0
-                 ? xmppc_chat_send_state(a->conn, arg1, st)
+                 ? xmppc_chat_send_state(a->io.conn, arg1, st)
                  : -1;
     } else {
         emit("error unknown command: %s", verb);
-        a->failed = 1;
-        return 0;
+        a->io.failed = 1;
+        return;
     }
     if (rc < 0)
         fail(a, verb);
     else
         emit("sent %s", verb);
-    return 0;
-}
-
-/* Reads what stdin has without blocking; returns 1 on quit or EOF. */
-static int read_commands(app *a, char *buf, size_t *len, size_t size)
-{
-    struct pollfd pfd = {.fd = 0, .events = POLLIN};
-    while (poll(&pfd, 1, 0) > 0) {
-        if (*len + 1 >= size) {
-            emit("error command line too long");
-            return 1;
-        }
-        ssize_t n = read(0, buf + *len, size - *len - 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return 1;
-        *len += (size_t)n;
-        buf[*len] = '\0';
-        char *nl;
-        while ((nl = strchr(buf, '\n'))) {
-            *nl = '\0';
-            int quit = command(a, buf);
-            size_t used = (size_t)(nl + 1 - buf);
-            memmove(buf, nl + 1, *len - used + 1);
-            *len -= used;
-            if (quit)
-                return 1;
-        }
-    }
-    return 0;
 }
 
 static void usage(void)
@@ -559,61 +455,32 @@ int main(int argc, char **argv)
     if (!jid || !a.peer)
         usage();
 
-    if (xmppc_loop_new(&a.loop) < 0 ||
-        xmppc_conn_new(&a.conn, jid, env("XMPPC_TEST_PASSWORD")) < 0 ||
-        xmppc_conn_set_server(a.conn, env("XMPPC_TEST_HOST"),
-                              (unsigned)atoi(env("XMPPC_TEST_PORT"))) < 0 ||
-        xmppc_conn_set_ca_file(a.conn, env("XMPPC_TEST_CA")) < 0) {
+    if (interop_open(&a.io, jid, on_conn_state, &a) < 0) {
         fail(&a, "setup");
         return 1;
     }
-    xmppc_conn_set_state_cb(a.conn, on_conn_state, &a);
-    if (getenv("XMPPC_TEST_TRACE"))
-        xmppc_conn_set_log_cb(a.conn, print_log, NULL, XMPPC_LOG_TRACE);
     /* Managers first (chat answers receipt requests, disco answers caps
      * queries and verifies the caps of others), then our listeners. */
-    a.disco = xmppc_disco_get(a.conn);
+    a.disco = xmppc_disco_get(a.io.conn);
     emit("mode %s", HAVE_ROSTER_API ? "api" : "raw");
-    if (!a.disco || xmppc_chat_enable_receipts(a.conn, receipts) < 0 ||
-        xmppc_chat_set_send_active(a.conn, 1) < 0 ||
-        xmppc_chat_on_receipt(a.conn, NULL, on_receipt, &a, NULL) < 0 ||
-        xmppc_chat_on_state(a.conn, NULL, on_chat_state, &a, NULL) < 0 ||
-        xmppc_conn_add_handler(a.conn, NULL, "message", NULL, NULL, on_message,
-                               &a, NULL) < 0 ||
-        xmppc_conn_add_handler(a.conn, NULL, "presence", NULL, NULL,
+    if (!a.disco || xmppc_chat_enable_receipts(a.io.conn, receipts) < 0 ||
+        xmppc_chat_set_send_active(a.io.conn, 1) < 0 ||
+        xmppc_chat_on_receipt(a.io.conn, NULL, on_receipt, &a, NULL) < 0 ||
+        xmppc_chat_on_state(a.io.conn, NULL, on_chat_state, &a, NULL) < 0 ||
+        xmppc_conn_add_handler(a.io.conn, NULL, "message", NULL, NULL,
+                               on_message, &a, NULL) < 0 ||
+        xmppc_conn_add_handler(a.io.conn, NULL, "presence", NULL, NULL,
                                on_presence, &a, NULL) < 0 ||
-        setup_roster(&a) < 0 || xmppc_loop_add(a.loop, a.conn) < 0 ||
-        xmppc_conn_connect(a.conn) < 0) {
+        setup_roster(&a) < 0 || xmppc_loop_add(a.io.loop, a.io.conn) < 0 ||
+        xmppc_conn_connect(a.io.conn) < 0) {
         fail(&a, "setup");
-        xmppc_loop_free(a.loop);
-        xmppc_conn_unref(a.conn);
+        xmppc_loop_free(a.io.loop);
+        xmppc_conn_unref(a.io.conn);
         return 1;
     }
 
     char buf[4096];
-    size_t len = 0;
-    long give_up = now_ms() + GIVE_UP_MS;
-    int quit = 0;
-    while (!a.done && !quit) {
-        xmppc_loop_run_once(a.loop, 50);
-        if (a.ready)
-            check_caps(&a);
-        quit = read_commands(&a, buf, &len, sizeof buf);
-        if (now_ms() > give_up) {
-            emit("error gave up after %d ms", GIVE_UP_MS);
-            a.failed = 1;
-            break;
-        }
-    }
-    if (!a.done) {
-        xmppc_conn_disconnect(a.conn);
-        if (xmppc_loop_run(a.loop) < 0)
-            fail(&a, "loop_run while disconnecting");
-    }
-    xmppc_loop_free(a.loop);
-    xmppc_conn_unref(a.conn);
-    xmppc_error_clear();
-    if (!a.failed)
-        emit("bye");
-    return a.failed ? 1 : 0;
+    if (interop_run(&a.io, command, check_caps, &a, buf, sizeof buf) < 0)
+        fail(&a, "loop_run while disconnecting");
+    return interop_close(&a.io);
 }
