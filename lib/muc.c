@@ -23,6 +23,7 @@
 #define NS_PING "urn:xmpp:ping"
 #define NS_DATA "jabber:x:data"
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
+#define NS_SID "urn:xmpp:sid:0"
 #define DEFAULT_TIMEOUT_MS 30000u
 #define DEFAULT_PING_IDLE_MS 300000u
 /* Rooms never hold more occupants than this; presences beyond are
@@ -68,6 +69,9 @@ struct xmppc_muc_room {
     size_t nocc, cap;
     char *subject;
     time_t last_seen; /* wall clock of the last room message, for rejoins */
+    char *last_sid;   /* its XEP-0359 stanza-id given by the room, or NULL */
+    char rejoin_since[32]; /* the 'since' of the last rejoin */
+    bool skipping;         /* dropping history already seen (see rejoin) */
     long long last_activity_ms;
     pending join, leave, nick_change, subject_change;
     xmppc_timer *ping_timer;
@@ -474,6 +478,7 @@ XMPPC_API xmppc_muc_room *xmppc_muc_room_unref(xmppc_muc_room *room)
     xmppc__free_secret(room->password);
     xmppc_free(room->hist_since);
     xmppc_free(room->subject);
+    xmppc_free(room->last_sid);
     xmppc_free(room);
     return NULL;
 }
@@ -753,9 +758,12 @@ static int send_join(xmppc_muc_room *r)
     if (rc == 0 && r->password)
         rc = xmppc_stanza_add_text_child(x, "password", NULL, r->password);
     char since[64] = "", num[32];
-    if (r->rejoin && r->last_seen)
+    r->skipping = false;
+    if (r->rejoin && r->last_seen) {
         format_utc(since, sizeof since, r->last_seen);
-    else if (r->hist_since)
+        snprintf(r->rejoin_since, sizeof r->rejoin_since, "%s", since);
+        r->skipping = r->last_sid != NULL;
+    } else if (r->hist_since)
         snprintf(since, sizeof since, "%s", r->hist_since);
     bool history =
         (!r->rejoin && (r->hist_max >= 0 || r->hist_seconds >= 0)) || *since;
@@ -1854,6 +1862,39 @@ static bool handle_invitation(xmppc_muc *m, xmppc_stanza *msg, const char *bare,
 
 /* ---- incoming messages -------------------------------------------------- */
 
+/* The XEP-0359 id the room gave @p msg (only the room's own counts). */
+static const char *room_stanza_id(const xmppc_muc_room *r,
+                                  const xmppc_stanza *msg)
+{
+    for (xmppc_stanza *sid = xmppc_stanza_get_child(msg, "stanza-id", NS_SID);
+         sid;
+         sid = xmppc_stanza_get_next_child(msg, sid, "stanza-id", NS_SID)) {
+        const char *by = xmppc_stanza_get_attr(sid, "by");
+        if (by && xmppc_jid_str_equal(by, r->jid) == 1)
+            return xmppc_stanza_get_attr(sid, "id");
+    }
+    xmppc_error_clear();
+    return NULL;
+}
+
+/* After a rejoin the history starts at the second of the last message
+ * seen ('since' has whole seconds), so that message comes again: it is
+ * recognised by the room's stanza-id and dropped. Others of that second
+ * are delivered (a rare duplicate rather than a possible loss). */
+static bool seen_before(xmppc_muc_room *r, const xmppc_stanza *msg)
+{
+    const char *stamp = xmppc_message_get_delay(msg, NULL);
+    if (!stamp || strncmp(stamp, r->rejoin_since, 19) != 0) {
+        r->skipping = false; /* past that second */
+        return false;
+    }
+    const char *sid = room_stanza_id(r, msg);
+    if (!sid || !r->last_sid || strcmp(sid, r->last_sid) != 0)
+        return false;
+    r->skipping = false;
+    return true;
+}
+
 static void on_room_message(xmppc_muc_room *r, xmppc_stanza *msg,
                             const char *resource)
 {
@@ -1889,6 +1930,7 @@ static void on_room_message(xmppc_muc_room *r, xmppc_stanza *msg,
         const char *text = xmppc_stanza_get_text(subject);
         if (!text)
             text = "";
+        r->skipping = false; /* the subject ends the history */
         if (set_str(&r->subject, text) < 0) {
             xmppc_error_clear();
             return;
@@ -1932,8 +1974,14 @@ static void on_room_message(xmppc_muc_room *r, xmppc_stanza *msg,
     }
     if (groupchat && nick && r->nick && strcmp(nick, r->nick) == 0)
         flags |= XMPPC_MUC_MSG_OWN;
-    if (groupchat && !(flags & XMPPC_MUC_MSG_DELAYED))
+    if (groupchat && (flags & XMPPC_MUC_MSG_DELAYED) && r->skipping &&
+        seen_before(r, msg))
+        return;
+    if (groupchat && !(flags & XMPPC_MUC_MSG_DELAYED)) {
         r->last_seen = time(NULL);
+        if (set_str(&r->last_sid, room_stanza_id(r, msg)) < 0)
+            xmppc_error_clear();
+    }
     fire_message(r, sender, nick, msg, flags);
 }
 

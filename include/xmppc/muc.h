@@ -64,10 +64,12 @@
  * **Staying joined.** When the connection drops, joined rooms lose their
  * occupants (no events) and go to ::XMPPC_MUC_JOINING; when it is ready
  * again they are rejoined with the same nick and password, asking for
- * the history since the last message seen (xmppc_muc_room_set_auto_rejoin()
- * turns this off per room). A room silent for the self-ping interval
- * (default 5 minutes, xmppc_muc_set_self_ping()) is pinged at our own
- * occupant JID (XEP-0410): a result, `service-unavailable`,
+ * the history since the last message seen (that message itself, sent
+ * again because `since` has whole seconds, is recognised by the room's
+ * XEP-0359 stanza-id and not delivered twice);
+ * xmppc_muc_room_set_auto_rejoin() turns rejoining off per room. A room silent
+ * for the self-ping interval (default 5 minutes, xmppc_muc_set_self_ping()) is
+ * pinged at our own occupant JID (XEP-0410): a result, `service-unavailable`,
  * `feature-not-implemented` or `item-not-found` means still joined; a
  * timeout or `remote-server-not-found` / `remote-server-timeout` means
  * unknown (tried again later); any other error means we were dropped

@@ -2119,6 +2119,48 @@ static void test_reconnect_rejoin(void)
     teardown(&f);
 }
 
+/* After a rejoin the room sends the last message seen again ('since' has
+ * whole seconds): it is dropped by its stanza-id; a message of the same
+ * second with another id, or one carrying an id from someone else than
+ * the room, is delivered. */
+static void test_rejoin_history_dedupe(void)
+{
+    fixture f;
+    setup(&f);
+    join_room(&f);
+    INJECT(f.c, "<message from='" ROOM "/firstwitch' type='groupchat'>"
+                "<body>seen</body><stanza-id xmlns='urn:xmpp:sid:0' id='s1' "
+                "by='" ROOM "'/></message>");
+    XT_EQ_INT(f.msg.count, 1);
+    xmppc__conn_test_disconnect(f.c);
+    XT_EQ_INT(xmppc__conn_test_ready(f.c, OWN, sink, &f.out), 0);
+    const char *at = strstr(f.out.last, "since='");
+    XT_CHECK(at != NULL);
+    char second[20] = "";
+    if (at)
+        snprintf(second, sizeof second, "%.19s", at + 7);
+    INJECT(f.c, self_presence);
+    XT_EQ_INT(xmppc_muc_room_get_state(f.room), XMPPC_MUC_JOINED);
+    char xml[1024];
+    static const char *const ids[] = {"s0", "s1", "s2"};
+    static const char *const bys[] = {ROOM, ROOM, "firstwitch@shakespeare.lit"};
+    int before = f.msg.count;
+    for (int i = 0; i < 3; i++) {
+        snprintf(xml, sizeof xml,
+                 "<message from='" ROOM "/firstwitch' type='groupchat'>"
+                 "<body>%s</body><delay xmlns='urn:xmpp:delay' "
+                 "stamp='%s.5Z'/><stanza-id xmlns='urn:xmpp:sid:0' id='%s' "
+                 "by='%s'/></message>",
+                 ids[i], second, i == 2 ? "s1" : ids[i], bys[i]);
+        INJECT(f.c, xml);
+    }
+    /* s0 (same second, another id) and the spoofed s1 come through. */
+    XT_EQ_INT(f.msg.count - before, 2);
+    XT_EQ_STR(f.msg.body, "s2");
+    XT_CHECK(f.msg.flags & XMPPC_MUC_MSG_DELAYED);
+    teardown(&f);
+}
+
 /* ---- discovery ----------------------------------------------------------- */
 
 /* Every stanza sent, for requests that go out together. */
@@ -2631,6 +2673,6 @@ XT_MAIN(XT_TEST(test_join), XT_TEST(test_join_history_options),
         XT_TEST(test_decline_received), XT_TEST(test_leave),
         XT_TEST(test_room_held_while_joined), XT_TEST(test_self_ping),
         XT_TEST(test_self_ping_idle_and_timeout),
-        XT_TEST(test_reconnect_rejoin), XT_TEST(test_discovery),
-        XT_TEST(test_bad_input), XT_TEST(test_names), XT_TEST(test_api_misuse),
-        XT_TEST(test_room_outlives_conn))
+        XT_TEST(test_reconnect_rejoin), XT_TEST(test_rejoin_history_dedupe),
+        XT_TEST(test_discovery), XT_TEST(test_bad_input), XT_TEST(test_names),
+        XT_TEST(test_api_misuse), XT_TEST(test_room_outlives_conn))
