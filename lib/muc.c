@@ -70,7 +70,7 @@ struct xmppc_muc_room {
     char *subject;
     time_t last_seen; /* wall clock of the last room message, for rejoins */
     char *last_sid;   /* its XEP-0359 stanza-id given by the room, or NULL */
-    char rejoin_since[32]; /* the 'since' of the last rejoin */
+    char rejoin_since[64]; /* the 'since' of the last rejoin */
     bool skipping;         /* dropping history already seen (see rejoin) */
     long long last_activity_ms;
     pending join, leave, nick_change, subject_change;
