@@ -64,6 +64,8 @@ struct xmppc_muc_room {
     int hist_max, hist_seconds;
     char *hist_since;
     bool auto_rejoin, is_new, rejoin;
+    xmppc_presence_show show; /* ours in the room */
+    char *status;
     xmppc_muc_room_state state;
     xmppc_muc_occupant **occ;
     size_t nocc, cap;
@@ -479,6 +481,7 @@ XMPPC_API xmppc_muc_room *xmppc_muc_room_unref(xmppc_muc_room *room)
     xmppc_free(room->hist_since);
     xmppc_free(room->subject);
     xmppc_free(room->last_sid);
+    xmppc_free(room->status);
     xmppc_free(room);
     return NULL;
 }
@@ -587,6 +590,7 @@ XMPPC_API int xmppc_muc_room_get(xmppc_muc *muc, const char *room_jid,
     r->muc = muc;
     r->hist_max = r->hist_seconds = -1;
     r->auto_rejoin = true;
+    r->show = XMPPC_PRESENCE_AVAILABLE;
     muc->rooms[muc->nrooms++] = r;
     *room_out = r;
     return 0;
@@ -728,6 +732,21 @@ static void format_utc(char *out, size_t size, time_t t)
 
 static int send_join(xmppc_muc_room *r);
 
+/* Our show and status (and caps) on an available presence to the room. */
+static int add_own_presence(const xmppc_muc_room *r, xmppc_stanza *p)
+{
+    int rc = 0;
+    if (r->show != XMPPC_PRESENCE_AVAILABLE)
+        rc = xmppc_stanza_add_text_child(p, "show", NULL,
+                                         xmppc_presence_show_name(r->show));
+    if (rc == 0 && r->status)
+        rc = xmppc_stanza_add_text_child(p, "status", NULL, r->status);
+    xmppc_disco *disco = xmppc_disco_find(r->muc->conn);
+    if (rc == 0 && disco)
+        xmppc_caps_attach(disco, p); /* optional: caps are a courtesy */
+    return rc;
+}
+
 /* Back to JOINING and the join presence again, without callback: the
  * outcome reaches the event listeners (JOINED for us, or ERROR). */
 static void rejoin(xmppc_muc_room *r)
@@ -780,9 +799,8 @@ static int send_join(xmppc_muc_room *r)
     }
     if (rc == 0 && h && *since)
         rc = xmppc_stanza_set_attr(h, "since", since);
-    xmppc_disco *disco = xmppc_disco_find(r->muc->conn);
-    if (rc == 0 && disco)
-        xmppc_caps_attach(disco, p); /* optional: caps are a courtesy */
+    if (rc == 0)
+        rc = add_own_presence(r, p);
     if (rc == 0)
         rc = xmppc_conn_send(r->muc->conn, p);
     xmppc_stanza_unref(p);
@@ -833,15 +851,29 @@ static int send_presence(xmppc_muc_room *r, const char *type, const char *nick,
     int rc = xmppc_presence_new(&p, type, to);
     if (rc == 0 && status)
         rc = xmppc_stanza_add_text_child(p, "status", NULL, status);
-    if (rc == 0 && !type) {
-        xmppc_disco *disco = xmppc_disco_find(r->muc->conn);
-        if (disco)
-            xmppc_caps_attach(disco, p);
-    }
+    if (rc == 0 && !type)
+        rc = add_own_presence(r, p);
     if (rc == 0)
         rc = xmppc_conn_send(r->muc->conn, p);
     xmppc_stanza_unref(p);
     return rc;
+}
+
+XMPPC_API int xmppc_muc_room_set_presence(xmppc_muc_room *room,
+                                          xmppc_presence_show show,
+                                          const char *status)
+{
+    if (!room || show <= XMPPC_PRESENCE_UNAVAILABLE ||
+        show > XMPPC_PRESENCE_DND)
+        return xmppc__error(XMPPC_EINVAL,
+                            "muc_room_set_presence: NULL room or invalid "
+                            "show (leave the room to be unavailable)");
+    if (set_str(&room->status, status) < 0)
+        return XMPPC_ENOMEM;
+    room->show = show;
+    if (room->state != XMPPC_MUC_JOINED || !ready(room))
+        return 0;
+    return send_presence(room, NULL, room->nick, NULL);
 }
 
 XMPPC_API int xmppc_muc_room_leave(xmppc_muc_room *room, const char *status,

@@ -345,6 +345,21 @@ XMPPC_API int xmppc_muc_room_change_nick(xmppc_muc_room *room, const char *nick,
                                          xmppc_muc_room_cb cb, void *userdata,
                                          xmppc_destroy_cb destroy);
 
+/**
+ * Our show and status text in the room (rooms get directed presence, not
+ * the broadcast of xmppc_presence_set_own()). Sent at once when joined,
+ * and with every later join, automatic rejoin and nick change.
+ * @param show ::XMPPC_PRESENCE_AVAILABLE (no `<show/>`), CHAT, AWAY, XA or
+ *        DND. @param status may be NULL.
+ * @return 0; XMPPC_EINVAL (NULL room, ::XMPPC_PRESENCE_UNAVAILABLE or an
+ *         unknown value: leave with xmppc_muc_room_leave()); XMPPC_ENOMEM;
+ *         as xmppc_conn_send() when joined.
+ * @since 0.1
+ */
+XMPPC_API int xmppc_muc_room_set_presence(xmppc_muc_room *room,
+                                          xmppc_presence_show show,
+                                          const char *status);
+
 /* ---- configuration and destruction -------------------------------------- */
 
 /**

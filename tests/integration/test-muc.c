@@ -849,7 +849,7 @@ static void test_others_join(void)
     }
 }
 
-/* Show and status sent to the room: everybody sees the change. */
+/* Show and status set for the room: everybody sees the change. */
 static void test_occupant_presence(void)
 {
     client *c = &cl[CAROL];
@@ -857,10 +857,7 @@ static void test_occupant_presence(void)
     int mark[3];
     for (int v = 0; v < 3; v++)
         mark[v] = cl[v].nev;
-    char occupant[400];
-    snprintf(occupant, sizeof occupant, "%s/carol", room_jid);
-    XT_EQ_INT(xmppc_presence_send_to(c->conn, occupant, XMPPC_PRESENCE_AWAY,
-                                     "brb", 0),
+    XT_EQ_INT(xmppc_muc_room_set_presence(c->room, XMPPC_PRESENCE_AWAY, "brb"),
               0);
     WAIT(find_ev(&cl[ALICE], mark[ALICE], XMPPC_MUC_EV_PRESENCE_CHANGED,
                  "carol") &&
@@ -884,9 +881,9 @@ static void test_occupant_presence(void)
         XT_EQ_INT(count_ev(&cl[v], mark[v], XMPPC_MUC_EV_ROLE_CHANGED, NULL),
                   0);
     }
-    XT_EQ_INT(xmppc_presence_send_to(c->conn, occupant,
-                                     XMPPC_PRESENCE_AVAILABLE, NULL, 0),
-              0);
+    XT_EQ_INT(
+        xmppc_muc_room_set_presence(c->room, XMPPC_PRESENCE_AVAILABLE, NULL),
+        0);
     WAIT(xmppc_muc_occupant_show(xmppc_muc_room_find_occupant(
              cl[ALICE].room, "carol")) == XMPPC_PRESENCE_AVAILABLE,
          10);

@@ -2161,6 +2161,54 @@ static void test_rejoin_history_dedupe(void)
     teardown(&f);
 }
 
+/* Our show and status in the room: kept, sent when joined, and carried
+ * by later joins, nick changes and rejoins. */
+static void test_own_room_presence(void)
+{
+    fixture f;
+    setup(&f);
+    int n = f.out.count;
+    XT_EQ_INT(xmppc_muc_room_set_presence(f.room, XMPPC_PRESENCE_DND, "busy"),
+              0);
+    XT_EQ_INT(f.out.count, n); /* not joined: nothing sent yet */
+    XT_EQ_INT(xmppc_muc_room_join(f.room, NICK, NULL, NULL, NULL), 0);
+    SENT(f.out, "<show>dnd</show><status>busy</status>");
+    SENT(f.out, MUC_X);
+    INJECT(f.c, self_presence);
+    XT_EQ_INT(xmppc_muc_room_set_presence(f.room, XMPPC_PRESENCE_AWAY, "brb"),
+              0);
+    STARTS(f.out, "<presence");
+    SENT(f.out, "to='" SELF "'");
+    SENT(f.out, "<show>away</show><status>brb</status>");
+    NOT_SENT(f.out, MUC_X);
+    NOT_SENT(f.out, "type=");
+    XT_EQ_INT(xmppc_muc_room_change_nick(f.room, "Crone", NULL, NULL, NULL), 0);
+    SENT(f.out, "to='" ROOM "/Crone'");
+    SENT(f.out, "<show>away</show><status>brb</status>");
+    xmppc__conn_test_disconnect(f.c);
+    XT_EQ_INT(xmppc__conn_test_ready(f.c, OWN, sink, &f.out), 0);
+    SENT(f.out, MUC_X);
+    SENT(f.out, "<show>away</show><status>brb</status>");
+    n = f.out.count;
+    XT_EQ_INT(
+        xmppc_muc_room_set_presence(f.room, XMPPC_PRESENCE_AVAILABLE, NULL), 0);
+    XT_EQ_INT(f.out.count, n); /* rejoining, not joined: kept for later */
+    INJECT(f.c, self_presence);
+    XT_EQ_INT(
+        xmppc_muc_room_set_presence(f.room, XMPPC_PRESENCE_UNAVAILABLE, NULL),
+        XMPPC_EINVAL);
+    XT_EQ_INT(xmppc_muc_room_set_presence(f.room, (xmppc_presence_show)9, NULL),
+              XMPPC_EINVAL);
+    XT_EQ_INT(xmppc_muc_room_set_presence(NULL, XMPPC_PRESENCE_AWAY, NULL),
+              XMPPC_EINVAL);
+    XT_EQ_INT(f.out.count, n);
+    XT_EQ_INT(xmppc_muc_room_set_presence(f.room, XMPPC_PRESENCE_CHAT, NULL),
+              0);
+    SENT(f.out, "<show>chat</show>");
+    NOT_SENT(f.out, "<status>");
+    teardown(&f);
+}
+
 /* ---- discovery ----------------------------------------------------------- */
 
 /* Every stanza sent, for requests that go out together. */
@@ -2674,5 +2722,6 @@ XT_MAIN(XT_TEST(test_join), XT_TEST(test_join_history_options),
         XT_TEST(test_room_held_while_joined), XT_TEST(test_self_ping),
         XT_TEST(test_self_ping_idle_and_timeout),
         XT_TEST(test_reconnect_rejoin), XT_TEST(test_rejoin_history_dedupe),
-        XT_TEST(test_discovery), XT_TEST(test_bad_input), XT_TEST(test_names),
-        XT_TEST(test_api_misuse), XT_TEST(test_room_outlives_conn))
+        XT_TEST(test_own_room_presence), XT_TEST(test_discovery),
+        XT_TEST(test_bad_input), XT_TEST(test_names), XT_TEST(test_api_misuse),
+        XT_TEST(test_room_outlives_conn))
