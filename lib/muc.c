@@ -248,14 +248,24 @@ static void pending_fail(xmppc_muc_room *room, pending *p, int code,
     pending_done(room, p, &store.pub);
 }
 
-/* Fails @p p with the error carried by @p stanza. */
-static void pending_fail_stanza(xmppc_muc_room *room, pending *p,
-                                const xmppc_stanza *stanza, const char *what)
+/* The error carried by @p stanza as XMPPC_ESTANZA: "ROOM: WHAT: cond". */
+static void stanza_error(xmppc__error_store *store, const xmppc_muc_room *room,
+                         const xmppc_stanza *stanza, const char *what)
 {
     const char *cond = NULL, *type = NULL, *text = NULL;
     if (!xmppc_stanza_get_error(stanza, &cond, &type, &text))
         cond = "undefined-condition";
-    pending_fail(room, p, XMPPC_ESTANZA, cond, type, text, what);
+    xmppc__error_store_set(store, XMPPC_ESTANZA, cond, type, text, "%s: %s: %s",
+                           room->jid, what, cond);
+}
+
+/* Fails @p p with the error carried by @p stanza. */
+static void pending_fail_stanza(xmppc_muc_room *room, pending *p,
+                                const xmppc_stanza *stanza, const char *what)
+{
+    xmppc__error_store store;
+    stanza_error(&store, room, stanza, what);
+    pending_done(room, p, &store.pub);
 }
 
 static void on_pending_timeout(xmppc_conn *conn, void *userdata);
@@ -270,6 +280,15 @@ static void timeout_ctx_free(void *data)
     timeout_ctx *t = data;
     xmppc_muc_room_unref(t->room);
     xmppc_free(t);
+}
+
+/* Drops a request whose stanza could not be sent: its callbacks never
+ * run (the call that started it fails instead). */
+static void pending_abandon(pending *p)
+{
+    xmppc_timer_free(p->timer);
+    xmppc_free(p->arg);
+    *p = (pending){0};
 }
 
 static int pending_start(xmppc_muc_room *room, pending *p, xmppc_muc_room_cb cb,
@@ -832,9 +851,7 @@ XMPPC_API int xmppc_muc_room_join(xmppc_muc_room *room, const char *nick,
     room->rejoin = false;
     room->is_new = false;
     if ((rc = send_join(room)) < 0) {
-        pending *p = &room->join;
-        xmppc_timer_free(p->timer);
-        *p = (pending){0};
+        pending_abandon(&room->join);
         return rc;
     }
     room->state = XMPPC_MUC_JOINING;
@@ -892,8 +909,7 @@ XMPPC_API int xmppc_muc_room_leave(xmppc_muc_room *room, const char *status,
     if (rc < 0)
         return rc;
     if ((rc = send_presence(room, "unavailable", room->nick, status)) < 0) {
-        xmppc_timer_free(room->leave.timer);
-        room->leave = (pending){0};
+        pending_abandon(&room->leave);
         return rc;
     }
     xmppc_muc_room_ref(room);
@@ -926,9 +942,7 @@ XMPPC_API int xmppc_muc_room_change_nick(xmppc_muc_room *room, const char *nick,
                             prepped)) < 0)
         return rc;
     if ((rc = send_presence(room, NULL, prepped, NULL)) < 0) {
-        xmppc_timer_free(room->nick_change.timer);
-        xmppc_free(room->nick_change.arg);
-        room->nick_change = (pending){0};
+        pending_abandon(&room->nick_change);
     }
     return rc;
 }
@@ -1457,9 +1471,7 @@ XMPPC_API int xmppc_muc_room_set_subject(xmppc_muc_room *room,
     rc = pending_start(room, &room->subject_change, cb, userdata, destroy,
                        xmppc_stanza_get_id(msg));
     if (rc == 0 && (rc = xmppc_conn_send(room->muc->conn, msg)) < 0) {
-        xmppc_timer_free(room->subject_change.timer);
-        xmppc_free(room->subject_change.arg);
-        room->subject_change = (pending){0};
+        pending_abandon(&room->subject_change);
     }
     xmppc_stanza_unref(msg);
     return rc;
@@ -1939,13 +1951,8 @@ static void on_room_message(xmppc_muc_room *r, xmppc_stanza *msg,
             pending_fail_stanza(r, sp, msg, "subject change refused");
             return;
         }
-        const char *cond = NULL, *type = NULL, *text = NULL;
-        if (!xmppc_stanza_get_error(msg, &cond, &type, &text))
-            cond = "undefined-condition";
         xmppc__error_store store;
-        xmppc__error_store_set(&store, XMPPC_ESTANZA, cond, type, text,
-                               "%s: the room refused a message: %s", r->jid,
-                               cond);
+        stanza_error(&store, r, msg, "the room refused a message");
         xmppc_muc_event ev = {.kind = XMPPC_MUC_EV_ERROR,
                               .occupant = nick ? find_occ(r, nick) : NULL,
                               .error = &store.pub,
@@ -2298,12 +2305,8 @@ static void on_room_presence(xmppc_muc_room *r, xmppc_stanza *p,
             pending_fail_stanza(r, nc, p, "nick change refused");
         } else if (r->state == XMPPC_MUC_JOINING) {
             if (r->rejoin) {
-                const char *cond = NULL, *type = NULL, *text = NULL;
-                if (!xmppc_stanza_get_error(p, &cond, &type, &text))
-                    cond = "undefined-condition";
                 xmppc__error_store store;
-                xmppc__error_store_set(&store, XMPPC_ESTANZA, cond, type, text,
-                                       "%s: rejoin refused: %s", r->jid, cond);
+                stanza_error(&store, r, p, "rejoin refused");
                 xmppc_muc_event ev = {.kind = XMPPC_MUC_EV_ERROR,
                                       .self = true,
                                       .error = &store.pub,
